@@ -1,0 +1,121 @@
+"""Read-only queries for the station screens, each with what it shows prefetched (no N+1)."""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from fulfillment.documents.models import Document
+
+from . import workflow
+from .models import Package, SerialNumber, Shipment, ShipmentEvent, ShipmentStep, ShippingOption
+
+_PRIORITY_ORDER = Case(When(priority="HIGH", then=Value(0)), default=Value(1), output_field=IntegerField())
+
+
+def queue_for_location(location_id: str, *, statuses=workflow.OPEN_STATUSES) -> QuerySet[Shipment]:
+    """The station's work: accepted and in-progress shipments of a location, the earliest ship-by
+    first, then HIGH priority. Line items and open steps come prefetched; Amazon's raw JSON (kilobytes
+    a row, decoded per row) is left out: the queue never shows it."""
+    return (
+        Shipment.objects.filter(location_id=location_id, status__in=statuses)
+        .defer("raw")
+        .annotate(priority_rank=_PRIORITY_ORDER)
+        .order_by("ship_by", "priority_rank", "id")
+        .prefetch_related(
+            "line_items",
+            Prefetch("steps", queryset=ShipmentStep.objects.filter(status__in=ShipmentStep.OPEN_STATES),
+                     to_attr="open_steps"),
+        )
+    )
+
+
+def find_shipment(code: str, *, location_id: str | None = None) -> Shipment | None:
+    """The shipment a scanned or typed code names: Amazon shipment id or buyer order id.
+    An order split into several shipments gives the first open one (earliest ship-by)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    shipments = Shipment.objects.filter(Q(amazon_id=code) | Q(buyer_order_id=code))
+    if location_id:
+        shipments = shipments.filter(location_id=location_id)
+    exact = shipments.filter(amazon_id=code).first()
+    if exact:
+        return exact
+    return (
+        shipments.annotate(closed=Case(When(status__in=workflow.CLOSED_STATUSES, then=Value(1)), default=Value(0),
+                                       output_field=IntegerField()))
+        .order_by("closed", "ship_by", "id")
+        .first()
+    )
+
+
+def shipments_for_order(buyer_order_id: str) -> QuerySet[Shipment]:
+    """Every shipment of one buyer order (an order may be split)."""
+    return Shipment.objects.filter(buyer_order_id=buyer_order_id).order_by("ship_by", "id")
+
+
+def shipment_detail(amazon_id: str) -> Shipment:
+    """One shipment with everything its page shows. Raises Shipment.DoesNotExist."""
+    return (
+        Shipment.objects.select_related("selected_shipping_option")
+        .prefetch_related(
+            "line_items",
+            Prefetch("packages", queryset=Package.objects.order_by("position", "id").prefetch_related(
+                "items__line_item",
+                Prefetch("documents", queryset=Document.objects.filter(superseded=False).defer("content", "printable_pdf"),
+                         to_attr="current_documents"),
+            )),
+            Prefetch("shipping_options", queryset=ShippingOption.objects.select_related("package")),
+            Prefetch("documents", queryset=Document.objects.filter(superseded=False)
+                     .defer("content", "printable_pdf").select_related("package"), to_attr="current_documents"),
+            Prefetch("steps", queryset=ShipmentStep.objects.select_related("requested_by").order_by("-created_at", "-id"),
+                     to_attr="recent_steps"),
+        )
+        .get(amazon_id=amazon_id)
+    )
+
+
+def shipment_by_pk(pk: int) -> Shipment:
+    return shipment_detail(Shipment.objects.values_list("amazon_id", flat=True).get(pk=pk))
+
+
+def open_steps(shipment: Shipment) -> QuerySet[ShipmentStep]:
+    """Steps still PENDING or RUNNING (the progress poll shows these)."""
+    return shipment.steps.filter(status__in=ShipmentStep.OPEN_STATES).order_by("created_at", "id")
+
+
+def step_for_polling(step_id: int) -> ShipmentStep:
+    """One step with its shipment, for an HTMX poll of its progress. Raises DoesNotExist."""
+    return ShipmentStep.objects.select_related("shipment", "requested_by").get(pk=step_id)
+
+
+def latest_step(shipment: Shipment, kind: str | None = None) -> ShipmentStep | None:
+    steps = shipment.steps.all()
+    if kind:
+        steps = steps.filter(kind=kind)
+    return steps.order_by("-created_at", "-id").first()
+
+
+def recent_events(shipment: Shipment, limit: int = 50) -> list[ShipmentEvent]:
+    return list(shipment.events.select_related("user").order_by("-created_at", "-id")[:limit])
+
+
+def current_documents(shipment: Shipment, kind: str | None = None) -> QuerySet[Document]:
+    """The documents in force (not superseded), without their bytes."""
+    documents = shipment.documents.filter(superseded=False).select_related("package").defer("content", "printable_pdf")
+    if kind:
+        documents = documents.filter(kind=kind)
+    return documents.order_by("kind", "package__position", "-fetched_at")
+
+
+def document_for_download(document_id: int) -> Document:
+    """A document with its bytes (for download, print preview or the printer). Raises DoesNotExist."""
+    return Document.objects.select_related("shipment", "package").get(pk=document_id)
+
+
+def serials_used_elsewhere(serials, *, exclude_shipment: Shipment | None = None) -> dict[str, str]:
+    """serial -> Amazon id of the other shipment that already holds it (cancelled ones do not count)."""
+    rows = SerialNumber.objects.filter(serial__in=list(serials), released=False)
+    if exclude_shipment is not None:
+        rows = rows.exclude(shipment=exclude_shipment)
+    return dict(rows.values_list("serial", "shipment__amazon_id"))

@@ -1,0 +1,701 @@
+"""The packing station screens. Views parse the request, call a service or selector and render
+a page or an HTMX fragment; the workflow's rules live in `workflow` and `services`.
+
+Every Amazon step is asked for with `services.request_step` (idempotent: a double click returns
+the same step) and runs in the background; the page polls the step (`step_status`) every second
+and reloads the shipment (`step-finished`) when it ends.
+
+Who may do what: packers, supervisors and admins see every station screen; only packers and
+admins act (every POST). An action on a shipment also needs its claim: while another packer
+holds the shipment nothing is done and the packer is told who has it.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
+
+from fulfillment.accounts.roles import ADMIN, PACKER, SUPERVISOR, has_role
+from fulfillment.claims.errors import ClaimError
+from fulfillment.claims.selectors import live_claim
+from fulfillment.claims.services import assert_can_act
+from fulfillment.documents.models import Document
+from fulfillment.stations.models import BoxPreset
+from fulfillment.stations.selectors import station_for_request
+
+from . import selectors, services, tasks, workflow
+from .forms import (
+    PACKAGES_PREFIX,
+    CourierForm,
+    RegenerateLabelForm,
+    RejectForm,
+    ShippingOptionForm,
+    package_formset,
+)
+from .models import (
+    DimensionUnit,
+    LocationSync,
+    Programme,
+    Shipment,
+    ShipmentStep,
+    Status,
+    WeightUnit,
+)
+
+Kind = ShipmentStep.Kind
+# Steps a plain button (or a small form) may start; reject, packages and regenerate have their own views.
+BUTTON_STEPS = {Kind.CONFIRM, Kind.CREATE_PACKAGES, Kind.UPDATE_PACKAGE, Kind.SHIPPING_OPTIONS, Kind.INVOICE,
+                Kind.FETCH_LABELS, Kind.SHIP, Kind.LABELS, Kind.REFRESH}
+STATION_ROLES = (PACKER, SUPERVISOR, ADMIN)
+PACKING_ROLES = (PACKER, ADMIN)  # supervisors watch the station screens; they release work from supervision
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def _choose_station(request):
+    messages.info(request, "Choose the station you are working at first.")
+    url = reverse("stations:choose")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _shipment_or_404(amazon_id, station):
+    try:
+        shipment = selectors.shipment_detail(amazon_id)
+    except Shipment.DoesNotExist:
+        raise Http404("No such shipment") from None
+    if shipment.location_id != station.location_id:
+        raise Http404("This shipment belongs to another location")
+    return shipment
+
+
+def can_pack(user) -> bool:
+    return has_role(user, *PACKING_ROLES)
+
+
+def station_view(view=None, *, claim=True):
+    """Check the role (any station role to look, packer or admin to POST), resolve the station
+    (else off to choose one) and, for shipment URLs, the shipment. A POST on a shipment first
+    claims it for the user (`assert_can_act`, unless `claim=False` for a read-only check); while
+    another packer holds it, the view is not run and the packer is told who holds it."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, amazon_id=None, **kwargs):
+            acting = request.method == "POST"
+            if not has_role(request.user, *(PACKING_ROLES if acting else STATION_ROLES)):
+                raise PermissionDenied
+            station = station_for_request(request)
+            if station is None:
+                return _choose_station(request)
+            if amazon_id is None:
+                return view(request, station, *args, **kwargs)
+            shipment = _shipment_or_404(amazon_id, station)
+            if acting and claim:
+                try:
+                    assert_can_act(shipment, request.user)
+                except ClaimError as exc:
+                    return _refused(request, station, shipment, exc.packer_message)
+            return view(request, station, shipment, *args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def _refused(request, station, shipment, text):
+    """Nothing was done: the shipment page (HTMX: its body, whatever the form aimed at) with why."""
+    if request.htmx:
+        return reswap(retarget(_render_body(request, station, shipment, flash=_error(text)), "#shipment"), "innerHTML")
+    messages.error(request, text)
+    return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+
+
+def fast_path_eligible(shipment, lines) -> bool:
+    """Single piece, no serials or other per-unit details, a recommended box: box and weight suffice."""
+    return (
+        shipment.status == Status.ACCEPTED
+        and shipment.programme != Programme.SELF_SHIP  # Self-Ship needs the seller's tracking number
+        and shipment.recommended_length is not None
+        and shipment.recommended_weight is not None
+        and not shipment.multi_piece
+        and not shipment.requires_serials
+        and not shipment.has_hazmat
+        and all(
+            line.country_of_origin_requirement != "REQUIRED" and line.item_value_requirement != "REQUIRED"
+            for line in lines
+        )
+    )
+
+
+def _stepper(shipment):
+    """The workflow as a checklist (labels of the stages and whether each is done/current/skipped)."""
+    order = [Status.ACCEPTED, Status.CONFIRMED, Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED,
+             Status.INVOICE_GENERATED, Status.SHIPLABEL_GENERATED, Status.SHIPPED]
+    rank = {status: n for n, status in enumerate(order)}
+    current = rank.get(shipment.status, len(order) if shipment.status == Status.DELIVERED else -1)
+    stages = [
+        ("Confirm", Status.CONFIRMED, False),
+        ("Pack and send packages", Status.PACKAGE_CREATED, False),
+        ("Shipping option", Status.PICKUP_SLOT_RETRIEVED, not workflow.uses_shipping_options(shipment)),
+        ("Invoice", Status.INVOICE_GENERATED, not workflow.invoice_needed(shipment)),
+        ("Labels", Status.SHIPLABEL_GENERATED, False),
+        ("Shipped", Status.SHIPPED, False),
+    ]
+    items, current_marked = [], False
+    for label, reached_at, skipped in stages:
+        if skipped:
+            state = "skipped"
+        elif current >= rank[reached_at]:
+            state = "done"
+        elif not current_marked and current >= 0:
+            state, current_marked = "current", True
+        else:
+            state = "todo"
+        items.append({"label": label, "state": state})
+    return items
+
+
+def _body_context(request, station, shipment, **extra):
+    """Everything the shipment body partial shows."""
+    lines = list(shipment.line_items.all())
+    packages = list(shipment.packages.all())
+    next_action = workflow.next_action(shipment)
+    steps = list(getattr(shipment, "recent_steps", None) or selectors.open_steps(shipment))
+    open_steps = [step for step in steps if step.is_open]
+    latest_packer_step = next((step for step in steps if step.kind != Kind.REFRESH), None)
+    last_failure = latest_packer_step if latest_packer_step and latest_packer_step.status == "FAILED" else None
+    if last_failure and any(s.kind == Kind.REFRESH and s.status == "SUCCEEDED" and s.pk > last_failure.pk for s in steps):
+        last_failure = None  # re-read from Amazon since: the page now shows where the shipment stands
+    documents = list(getattr(shipment, "current_documents", None) or selectors.current_documents(shipment))
+    labels_by_package = {doc.package_id: doc for doc in documents if doc.kind == Document.Kind.LABEL}
+    events = selectors.recent_events(shipment, limit=30)
+    chain = workflow.chain_progress(steps, events, chain=services.PACK_AND_LABEL, now=timezone.now())
+    context = {
+        "station": station,
+        "shipment": shipment,
+        "lines": lines,
+        "packages": packages,
+        "next": next_action,
+        "open_steps": open_steps,
+        # A background refresh does not block the packer; any other open step does.
+        "step_running": any(step.kind != Kind.REFRESH for step in open_steps),
+        "last_failure": last_failure,
+        "events": events,
+        "chain": chain,
+        "can_pack": can_pack(request.user),
+        "stepper": _stepper(shipment),
+        "invoice": next((doc for doc in documents if doc.kind == Document.Kind.INVOICE), None),
+        "packing_slip": next((doc for doc in documents if doc.kind == Document.Kind.PACKING_SLIP), None),
+        "labels": [(package, labels_by_package.get(package.pk)) for package in packages]
+        if shipment.status in {Status.SHIPLABEL_GENERATED, Status.SHIPPED, Status.DELIVERED} or labels_by_package
+        else [],
+        "can_reject": shipment.status in workflow.rejectable_statuses(shipment) and shipment.status != Status.CANCELLED,
+        "verifying": next_action is not None and next_action.kind == workflow.VERIFY,
+    }
+    # Opening the page claims the shipment for a packer; a supervisor only looks.
+    context["claim_on_open"] = context["can_pack"] and not shipment.is_closed
+    if chain and chain.browser_labels and context["can_pack"]:
+        # Pack & label ended with PDF/PNG labels: the page prints them (once: printing marks them printed).
+        context["autoprint_urls"] = [
+            reverse("shipments:document_pdf", args=[shipment.amazon_id, doc.pk]) + "?printed=1"
+            for doc in documents if doc.pk in chain.browser_labels and doc.package and not doc.package.label_printed_at
+        ]
+    context["show_documents"] = bool(context["invoice"] or context["packing_slip"] or context["labels"]
+                                     or (next_action and next_action.kind == Kind.INVOICE))
+    if next_action is not None:
+        kind = next_action.kind
+        if kind == Kind.CONFIRM and fast_path_eligible(shipment, lines):
+            context["fast_path_form"] = True
+            context["presets"] = BoxPreset.objects.all()
+            context["dimension_units"] = DimensionUnit.values
+            context["weight_units"] = WeightUnit.values
+        if kind == workflow.VERIFY:
+            context["missing"] = [
+                (line, line.number_of_units - line.cancelled_quantity - line.scanned_units)
+                for line in lines if line.scanned_units < line.number_of_units - line.cancelled_quantity
+            ]
+        if kind == workflow.PACK and "formset" not in extra:
+            context["formset"] = _with_focus(package_formset(shipment, lines))
+            context["presets"] = BoxPreset.objects.all()
+        if kind == Kind.LABELS and workflow.needs_courier_details(shipment) and "courier_form" not in extra:
+            context["courier_form"] = CourierForm()
+    if shipment.selected_shipping_option_id:
+        context["chosen_option"] = shipment.selected_shipping_option
+    context.update(extra)
+    return context
+
+
+def _render_body(request, station, shipment, **extra):
+    shipment = selectors.shipment_detail(shipment.amazon_id)  # re-read: a step may have changed it
+    return render(request, "partials/shipment_body.html", _body_context(request, station, shipment, **extra))
+
+
+def _after_action(request, station, shipment, *, flash=None):
+    """HTMX: the refreshed shipment body; plain form post: back to the shipment page."""
+    if request.htmx:
+        return _render_body(request, station, shipment, flash=flash)
+    if flash:
+        getattr(messages, "error" if flash["level"] == "error" else "success")(request, flash["text"])
+    return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+
+
+def _error(text):
+    return {"level": "error", "text": text}
+
+
+# --- Queue -------------------------------------------------------------------------------------
+
+
+@require_GET
+@station_view
+def queue(request, station):
+    context = {"station": station, "shipments": selectors.queue_for_location(station.location_id),
+               **_sync_context(request, station)}
+    return render(request, "shipments/queue.html", context)
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def _sync_context(request, station):
+    """How fresh the queue is: when Amazon was last read for this location, and whether a sync runs."""
+    state = LocationSync.objects.filter(location_id=station.location_id).first()
+    checked = state.last_synced_at if state else None
+    age = max(int((timezone.now() - checked).total_seconds()), 0) if checked else None
+    return {
+        "sync": state,
+        "sync_age": _ago(age) if age is not None else "",
+        "sync_age_seconds": age,
+        "sync_running": tasks.sync_running(station.location_id),
+        "can_pack": can_pack(request.user),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@station_view
+def sync(request, station):
+    """The queue's "Amazon checked … ago" line, polled; POST is its "Sync now" button."""
+    if request.method == "POST":
+        tasks.request_sync(station.location_id)
+        if not request.htmx:
+            return redirect("shipments:queue")
+    context = {"station": station, **_sync_context(request, station)}
+    response = render(request, "partials/sync_status.html", context)
+    if not context["sync_running"] and (request.method == "POST" or request.GET.get("running")):
+        trigger_client_event(response, "queue-synced")  # the sync just ended: redraw the queue now
+    return response
+
+
+@require_GET
+@station_view
+def queue_list(request, station):
+    """The queue table alone: the page re-fetches it every 10 seconds."""
+    context = {"station": station, "shipments": selectors.queue_for_location(station.location_id)}
+    return render(request, "partials/queue_list.html", context)
+
+
+@require_GET
+@station_view
+def open_shipment(request, station):
+    """The scan box: a shipment id or buyer order id opens that shipment."""
+    code = (request.GET.get("q") or "").strip()
+    shipment = selectors.find_shipment(code, location_id=station.location_id) if code else None
+    if shipment is not None:
+        url = reverse("shipments:detail", args=[shipment.amazon_id])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if not code:
+        error = "Scan or type a shipment id or buyer order id."
+    elif selectors.find_shipment(code):
+        error = f"{code} belongs to another location, not {station.location_id}. Check you are at the right station."
+    else:
+        error = f"No shipment found for “{code}”. Check the code and scan again."
+    context = {"station": station, "scan_value": code, "scan_error": error}
+    if request.htmx:
+        return render(request, "partials/scan_form.html", context)
+    context["shipments"] = selectors.queue_for_location(station.location_id)
+    return render(request, "shipments/queue.html", context, status=404)
+
+
+# --- Shipment page -----------------------------------------------------------------------------------
+
+
+@require_GET
+@station_view
+def detail(request, station, shipment):
+    # Opening the page re-reads the shipment from Amazon in the background (it may be cancelled).
+    try:
+        services.request_step(shipment, Kind.REFRESH, request.user)
+    except workflow.ShipmentError:
+        pass  # a refresh is always allowed; another one may just be running
+    shipment = selectors.shipment_detail(shipment.amazon_id)
+    return render(request, "shipments/detail.html", _body_context(request, station, shipment))
+
+
+@require_GET
+@station_view
+def body(request, station, shipment):
+    return render(request, "partials/shipment_body.html", _body_context(request, station, shipment))
+
+
+@require_GET
+@station_view
+def header(request, station, shipment):
+    return render(request, "partials/shipment_header.html", {"station": station, "shipment": shipment})
+
+
+@require_GET
+@station_view
+def step_status(request, station, shipment, step_id):
+    """One step's progress, polled every second while it is open."""
+    try:
+        step = selectors.step_for_polling(step_id)
+    except ShipmentStep.DoesNotExist:
+        raise Http404("No such step") from None
+    if step.shipment_id != shipment.pk:
+        raise Http404("No such step")
+    response = render(request, "partials/step_progress.html", {"step": step, "shipment": shipment})
+    if not step.is_open:
+        # A background refresh that changed nothing only updates the header (the packer may be typing).
+        quiet = step.kind == Kind.REFRESH and request.GET.get("status") == shipment.status
+        trigger_client_event(response, "shipment-refreshed" if quiet else "step-finished", after="settle")
+    return response
+
+
+@require_POST
+@station_view
+def run_step(request, station, shipment, kind):
+    """A button for one Amazon step (confirm, send packages, options, invoice, labels, ship)."""
+    if kind not in BUTTON_STEPS:
+        raise Http404("Unknown step")
+    payload = {}
+    if kind == Kind.LABELS and workflow.needs_courier_details(shipment):
+        form = CourierForm(request.POST)
+        if not form.is_valid():
+            return _render_body(request, station, shipment, courier_form=form,
+                                flash=_error("Enter your carrier and tracking number for the Self-Ship label."))
+        payload = form.cleaned_data
+    try:
+        services.request_step(shipment, kind, request.user, payload)
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+@station_view
+def reject(request, station, shipment):
+    """Reject: a reason per line, then an explicit second confirmation."""
+    lines = list(shipment.line_items.all())
+    if request.method == "GET":
+        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": RejectForm(line_items=lines)})
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    form = RejectForm(request.POST, line_items=lines)
+    if not form.is_valid():
+        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": form})
+    if not form.cleaned_data["confirmed"]:
+        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": form, "confirming": True})
+    reasons = form.reasons()
+    payload = {"reason": next(iter(reasons.values())), "reasons": reasons}
+    try:
+        services.request_step(shipment, Kind.REJECT, request.user, payload)
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+@require_POST
+@station_view
+def verify(request, station, shipment):
+    """Scan to verify: one scanned unit ticks its line, a wrong one is refused loudly."""
+    result = services.verify_scan(shipment, request.POST.get("code", ""), request.user)
+    scan_result = {"accepted": result.ok, "message": result.message}
+    if request.htmx:
+        return _render_body(request, station, shipment, scan_result=scan_result)
+    # A scanner's Enter can beat HTMX to a freshly drawn form: the plain post shows the same result.
+    shipment = selectors.shipment_detail(shipment.amazon_id)
+    return render(request, "shipments/detail.html", _body_context(request, station, shipment, scan_result=scan_result))
+
+
+@require_POST
+@station_view
+def skip_verification(request, station, shipment):
+    """"Skip scanning and pack": noted in the history, then the packages form."""
+    services.skip_verification(shipment, request.user)
+    formset = _with_focus(package_formset(shipment, list(shipment.line_items.all())))
+    context = {"shipment": shipment, "formset": formset, "presets": BoxPreset.objects.all(), "station": station}
+    return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html", context)
+
+
+@station_view
+def packages(request, station, shipment):
+    """The packages form: GET shows it (prefilled), POST re-renders it (add/remove a package,
+    apply a box preset) or saves it and sends the packages to Amazon."""
+    lines = list(shipment.line_items.all())
+    presets = BoxPreset.objects.all()
+    if request.method == "GET":
+        formset = package_formset(shipment, lines)
+        return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
+                      {"shipment": shipment, "formset": _with_focus(formset), "presets": presets, "station": station})
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    data = request.POST.copy()
+    action = data.get("form_action", "save")
+    if action != "save":
+        # Editing the form, not sending it: re-render from what was typed, without error noise.
+        _edit_package_data(data, action)
+        formset = package_formset(shipment, lines, data)
+        return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
+                      {"shipment": shipment, "formset": _with_focus(formset), "presets": presets,
+                       "station": station, "quiet": True})
+    formset = package_formset(shipment, lines, data)
+    problems = []
+    if formset.is_valid():
+        try:
+            services.submit_packages(shipment, formset.to_inputs(), request.user)
+        except workflow.PackageValidationError as exc:
+            problems = exc.problems
+        except workflow.ShipmentError as exc:
+            problems = [exc.packer_message]
+        else:
+            response = _after_action(request, station, shipment)
+            return retarget(response, "#shipment") if request.htmx else response
+    # Nothing typed is lost: the same form comes back with the values and every problem.
+    return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
+                  {"shipment": shipment, "formset": _with_focus(formset), "presets": presets, "station": station,
+                   "problems": problems})
+
+
+def _with_focus(formset):
+    """Where the cursor starts: the first field in error, else the first empty serial number
+    (marked in the template), else the first package's weight."""
+    if formset.is_bound and formset.total_error_count():
+        for form in formset.forms:
+            wrong = next((name for name in form.errors if name in form.fields), None)
+            if wrong:
+                form.fields[wrong].widget.attrs["data-scan-focus"] = ""
+                return formset
+    if formset.forms and not any(name.startswith("serial_") for form in formset.forms for name in form.fields):
+        formset.forms[0].fields["weight"].widget.attrs["data-scan-focus"] = ""
+    return formset
+
+
+def _edit_package_data(data, action):
+    """Form-only edits that need no Amazon: add or remove a package."""
+    total_key = f"{PACKAGES_PREFIX}-TOTAL_FORMS"
+    total = int(data.get(total_key) or 1)
+    if action == "add":
+        data[total_key] = str(total + 1)
+        prefix = f"{PACKAGES_PREFIX}-{total}-"
+        for name in ("length", "width", "height", "dimension_unit", "weight_unit"):
+            data.setdefault(prefix + name, data.get(f"{PACKAGES_PREFIX}-0-{name}", ""))
+    elif action.startswith("remove-") and total > 1:
+        index = int(action.split("-", 1)[1])
+        # Shift the later packages down one place, keeping what was typed in them.
+        for n in range(index, total - 1):
+            for key in [k for k in data if k.startswith(f"{PACKAGES_PREFIX}-{n + 1}-")]:
+                data.setlist(key.replace(f"{PACKAGES_PREFIX}-{n + 1}-", f"{PACKAGES_PREFIX}-{n}-", 1), data.getlist(key))
+        for key in [k for k in data if k.startswith(f"{PACKAGES_PREFIX}-{total - 1}-")]:
+            del data[key]
+        data[total_key] = str(total - 1)
+
+
+@require_POST
+@station_view(claim=False)  # a read-only check while typing; saving the packages claims the shipment
+def check_serial(request, station, shipment):
+    """Inline check of one serial field while the packer scans: duplicate in this form, or
+    already used on another shipment."""
+    field_name = request.htmx.trigger_name if request.htmx else request.POST.get("field")
+    serial = (request.POST.get(field_name or "", "") or "").strip()
+    message, ok = "", True
+    if serial:
+        typed = [(name, (request.POST.get(name) or "").strip()) for name in request.POST if "-serial_" in name]
+        duplicates = [name for name, value in typed if value == serial and name != field_name]
+        used = selectors.serials_used_elsewhere([serial], exclude_shipment=shipment)
+        if duplicates:
+            ok, message = False, f"Duplicate: {serial} is already entered for another unit."
+        elif serial in used:
+            ok, message = False, f"Already used on shipment {used[serial]}. Scan this unit's own serial."
+        else:
+            message = "✓"
+    return render(request, "partials/serial_status.html", {"ok": ok, "message": message})
+
+
+@require_POST
+@station_view
+def choose_option(request, station, shipment):
+    form = ShippingOptionForm(request.POST, options=shipment.shipping_options.all())
+    if not form.is_valid():
+        return _render_body(request, station, shipment, flash=_error("Choose a shipping option."))
+    try:
+        services.choose_shipping_option(shipment, form.cleaned_data["option"], request.user)
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+@require_POST
+@station_view
+def regenerate_labels(request, station, shipment):
+    form = RegenerateLabelForm(request.POST)
+    if not form.is_valid():
+        return _render_body(request, station, shipment, regenerate_form=form,
+                            flash=_error("Say why the label is regenerated (the old one becomes invalid)."))
+    try:
+        services.request_label_regeneration(shipment, request.user, form.cleaned_data["reason"])
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+# --- Fast path ----------------------------------------------------------------------------------------
+
+
+@require_POST
+@station_view
+def pack_and_label(request, station, shipment):
+    """Fast path: the packer confirms the box and weight; the worker confirms, packs, takes the
+    recommended option, gets the invoice and labels one step after the other and prints the label
+    at this station (`services.start_pack_and_label`). The page only shows the progress."""
+    lines = list(shipment.line_items.all())
+    if not fast_path_eligible(shipment, lines):
+        return _after_action(request, station, shipment,
+                             flash=_error("This shipment needs the full packing form (serials, several boxes or "
+                                          "details Amazon requires)."))
+    data = request.POST.copy()
+    data.setdefault(f"{PACKAGES_PREFIX}-TOTAL_FORMS", "1")
+    data.setdefault(f"{PACKAGES_PREFIX}-INITIAL_FORMS", "0")
+    for line in lines:
+        data[f"{PACKAGES_PREFIX}-0-qty_{line.line_item_id}"] = str(line.number_of_units - line.cancelled_quantity)
+    formset = package_formset(shipment, lines, data)
+    if not formset.is_valid():
+        problems = [str(e) for form in formset.forms for errors in form.errors.values() for e in errors]
+        return _render_body(request, station, shipment, flash=_error("Check the box size and weight: " + " ".join(problems)))
+    form = formset.forms[0].cleaned_data
+    package = {name: str(form[name]) for name in ("length", "width", "height", "dimension_unit", "weight", "weight_unit")}
+    try:
+        services.start_pack_and_label(shipment, package, request.user, station=station)
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+# --- Documents and printing ---------------------------------------------------------------------------
+
+
+def _document_or_404(shipment, document_id):
+    try:
+        document = selectors.document_for_download(document_id)
+    except Document.DoesNotExist:
+        raise Http404("No such document") from None
+    if document.shipment_id != shipment.pk:
+        raise Http404("No such document")
+    return document
+
+
+@require_GET
+@xframe_options_sameorigin  # shown in our own print frame
+@station_view
+def document_pdf(request, station, shipment, document_id):
+    """The stored document as a printable PDF (inline, for the print dialog or a new tab)."""
+    from fulfillment.documents.errors import DocumentError
+
+    document = _document_or_404(shipment, document_id)
+    try:
+        pdf = document.pdf()
+    except DocumentError as exc:
+        return HttpResponse(exc.packer_message, status=422, content_type="text/plain; charset=utf-8")
+    if pdf is None:
+        return HttpResponse("This label is ZPL: print it on the station's label printer.", status=409,
+                            content_type="text/plain; charset=utf-8")
+    if document.kind == Document.Kind.LABEL and request.GET.get("printed") and _may_record_print(request, shipment):
+        services.record_label_printed(document, request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{_filename(document)}.pdf"'
+    return response
+
+
+@require_GET
+@station_view
+def document_download(request, station, shipment, document_id):
+    """The stored bytes exactly as Amazon sent them (ZPL, PDF, PNG…)."""
+    document = _document_or_404(shipment, document_id)
+    extension = {"ZPL": "zpl", "PDF": "pdf", "PNG": "png"}.get(document.original_format.upper(), "bin")
+    response = HttpResponse(bytes(document.content), content_type=document.content_type or "application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(document)}.{extension}"'
+    return response
+
+
+def _may_record_print(request, shipment) -> bool:
+    """A print from the browser moves the shipment on only for the packer working on it."""
+    claim = live_claim(shipment)
+    return can_pack(request.user) and (claim is None or claim.user_id == request.user.pk)
+
+
+def _filename(document):
+    target = document.package.package_id if document.package_id else document.shipment.amazon_id
+    return f"{document.get_kind_display().lower().replace(' ', '-')}-{target}"
+
+
+@require_POST
+@station_view
+def print_label(request, station, shipment, document_id):
+    """Send one ZPL label to the station's printer and show the printer's answer."""
+    document = _document_or_404(shipment, document_id)
+    result = _print_one(request, station, document)
+    if not request.htmx:
+        (messages.success if result["ok"] else messages.error)(request, result["message"])
+        return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+    return _render_body(request, station, shipment, print_results={document.pk: result})
+
+
+def _print_one(request, station, document):
+    from fulfillment.printers.zebra import PrinterError
+
+    try:
+        services.print_label(document, station=station, user=request.user)
+    except (PrinterError, workflow.ShipmentError) as exc:
+        return {"ok": False, "message": f"Not printed: {exc.packer_message}"}
+    return {"ok": True, "message": f"Sent to {station.name}'s printer ({station.printer_host}:{station.printer_port})."}
+
+
+@require_POST
+@station_view
+def print_all_labels(request, station, shipment):
+    return _print_all_labels(request, station, shipment)
+
+
+def _print_all_labels(request, station, shipment):
+    """Every current label: ZPL to the printer, PDF/PNG into the browser's print dialog."""
+    results, autoprint = {}, []
+    for document in selectors.current_documents(shipment, Document.Kind.LABEL):
+        if document.is_zpl:
+            results[document.pk] = _print_one(request, station, selectors.document_for_download(document.pk))
+        else:
+            autoprint.append(reverse("shipments:document_pdf", args=[shipment.amazon_id, document.pk]) + "?printed=1")
+    return _render_body(request, station, shipment, print_results=results, autoprint_urls=autoprint)
+
+
+@require_POST
+@station_view
+def packing_slip(request, station, shipment):
+    """Render and store the packing slip (when the shipment needs one)."""
+    from fulfillment.documents.errors import DocumentError
+
+    try:
+        services.ensure_packing_slip(shipment, request.user)
+    except DocumentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)

@@ -1,0 +1,38 @@
+"""Sets up the embedded station: one station per sandbox location and a shelf of boxes."""
+
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+
+from fulfillment.stations.models import BoxPreset, Station
+
+# The local sandbox seeds its shipments at these locations (fulfillment.sandbox.seed).
+SANDBOX_STATIONS = (
+    ("Station 1", "SANDBOX-LOC-1", "127.0.0.1", 9100),
+    ("Station 2", "SANDBOX-LOC-2", "127.0.0.1", 9100),
+)
+BOXES = (
+    ("Small box", "20", "15", "10", "60"),
+    ("Medium box", "30", "25", "15", "120"),
+    ("Large box", "45", "35", "30", "300"),
+    ("Mailer bag", "30", "22", "3", "15"),
+)
+
+
+class Command(BaseCommand):
+    help = "Create the sandbox stations and box presets if they do not exist yet."
+
+    def handle(self, *args, **options):
+        for name, location_id, host, port in SANDBOX_STATIONS:
+            Station.objects.get_or_create(
+                name=name, defaults={"location_id": location_id, "printer_host": host, "printer_port": port}
+            )
+        for name, length, width, height, empty_weight in BOXES:
+            BoxPreset.objects.get_or_create(
+                name=name,
+                defaults={
+                    "length": Decimal(length), "width": Decimal(width), "height": Decimal(height),
+                    "empty_weight": Decimal(empty_weight),
+                },
+            )
+        self.stdout.write(f"{Station.objects.count()} stations, {BoxPreset.objects.count()} box presets.")

@@ -1,0 +1,59 @@
+"""Where packing happens: stations with their printer, the boxes on the shelf, and
+the barcodes on products that are not their merchant SKU."""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Station(models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    # Amazon's identifier of the physical location whose shipments this station packs.
+    location_id = models.CharField(max_length=64, db_index=True)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="Shown for pickup windows and ship-by times.")
+    printer_host = models.CharField(max_length=255, blank=True, help_text="Zebra printer for ZPL labels (raw TCP).")
+    printer_port = models.PositiveIntegerField(default=9100)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class BoxPreset(models.Model):
+    """A box size the station stocks; package forms are prefilled from it."""
+
+    class DimensionUnit(models.TextChoices):
+        CM = "CM"
+        IN = "IN"
+
+    class WeightUnit(models.TextChoices):
+        GRAMS = "G"
+        KILOGRAMS = "KG"
+        POUNDS = "LB"
+        OUNCES = "OZ"
+
+    name = models.CharField(max_length=80, unique=True)
+    length = models.DecimalField(max_digits=8, decimal_places=2)
+    width = models.DecimalField(max_digits=8, decimal_places=2)
+    height = models.DecimalField(max_digits=8, decimal_places=2)
+    dimension_unit = models.CharField(max_length=2, choices=DimensionUnit.choices, default=DimensionUnit.CM)
+    empty_weight = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    weight_unit = models.CharField(max_length=2, choices=WeightUnit.choices, default=WeightUnit.GRAMS)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.length}×{self.width}×{self.height} {self.dimension_unit})"
+
+
+class SkuBarcode(models.Model):
+    """A scannable code (EAN, UPC, own label) that stands for a merchant SKU."""
+
+    barcode = models.CharField(max_length=128, unique=True)
+    merchant_sku = models.CharField(max_length=128, db_index=True)
+
+    def __str__(self):
+        return f"{self.barcode} → {self.merchant_sku}"

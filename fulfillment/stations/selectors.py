@@ -1,0 +1,15 @@
+from .models import Station
+
+SESSION_KEY = "station_id"
+
+
+def station_for_request(request):
+    """The station this browser works at (chosen once per session), or None."""
+    station_id = request.session.get(SESSION_KEY)
+    if station_id is not None:
+        station = Station.objects.filter(pk=station_id).first()
+        if station is not None:
+            return station
+    # A floor with a single station needs no choice.
+    stations = list(Station.objects.all()[:2])
+    return stations[0] if len(stations) == 1 else None

@@ -1,0 +1,123 @@
+import csv
+from datetime import UTC
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from fulfillment.accounts.roles import ADMIN, SUPERVISOR, role_required
+from fulfillment.claims.selectors import live_claim
+from fulfillment.documents.errors import DocumentError
+from fulfillment.documents.models import Document
+from fulfillment.printers.zebra import PrinterError
+from fulfillment.shipments.models import Shipment
+from fulfillment.shipments.workflow import ShipmentError
+from fulfillment.stations.selectors import station_for_request
+
+from . import charts, selectors
+from .forms import BoardFilterForm
+from .services import reprint_document
+
+supervisors_only = role_required(SUPERVISOR, ADMIN)
+
+
+def _filter_form(request):
+    return BoardFilterForm(
+        request.GET or None, locations=selectors.location_choices(), packers=selectors.packer_choices()
+    )
+
+
+@supervisors_only
+def board(request):
+    form = _filter_form(request)
+    data = selectors.board(form.filters())
+    data["hourly_chart"] = charts.hourly_chart(data["per_hour"])
+    data["packer_chart"] = charts.packer_chart(data["per_packer"])
+    context = {
+        "form": form, "query": request.GET.urlencode(),
+        "refresh_seconds": getattr(settings, "SUPERVISION_REFRESH_SECONDS", 30), **data,
+    }
+    # The live panel polls the same URL; only the panel is sent back.
+    template = "supervision/_board_live.html" if request.htmx else "supervision/board.html"
+    return render(request, template, context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@supervisors_only
+def export(request):
+    form = _filter_form(request)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([title for title, _ in selectors.EXPORT_COLUMNS])
+        for row in selectors.export_rows(form.filters()):
+            yield writer.writerow([_csv_value(value) for value in row])
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="shipments-{stamp}.csv"'
+    return response
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    elif hasattr(value, "isoformat"):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # Text from Amazon opens in a spreadsheet: never let it start a formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+@supervisors_only
+def history(request, shipment_id):
+    shipment = get_object_or_404(Shipment, amazon_id=shipment_id)
+    return render(request, "supervision/history.html", {
+        "history": selectors.shipment_history(shipment),
+        "shipment": shipment,
+        "claim": live_claim(shipment),
+    })
+
+
+@supervisors_only
+@xframe_options_sameorigin  # the station's print preview frames it
+def document(request, pk):
+    doc = get_object_or_404(Document.objects.select_related("shipment"), pk=pk)
+    if doc.is_zpl or request.GET.get("original"):
+        response = HttpResponse(bytes(doc.content), content_type=doc.content_type or "application/octet-stream")
+        extension = "zpl" if doc.is_zpl else (doc.original_format or "bin").lower()
+        response["Content-Disposition"] = f'inline; filename="{doc.kind.lower()}-{doc.pk}.{extension}"'
+        return response
+    try:
+        pdf = doc.pdf()
+    except DocumentError as exc:
+        return render(request, "supervision/document_error.html", {"document": doc, "error": exc}, status=422)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{doc.kind.lower()}-{doc.pk}.pdf"'
+    return response
+
+
+@supervisors_only
+@require_POST
+def reprint(request, pk):
+    doc = get_object_or_404(Document.objects.select_related("shipment", "package").defer("printable_pdf"), pk=pk)
+    try:
+        done = reprint_document(doc, station=station_for_request(request), by_user=request.user)
+    except (ShipmentError, PrinterError) as exc:
+        messages.error(request, f"Not printed: {exc.packer_message}")
+        return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
+    messages.success(request, done)
+    if doc.is_zpl:
+        return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
+    return redirect("supervision:document", pk=doc.pk)

@@ -1,0 +1,183 @@
+"""Fixtures shared by the whole suite.
+
+Tests run on the machine's real PostgreSQL and Redis (see the Makefile's `test` target).
+"""
+
+import pytest as _pytest
+
+
+@_pytest.fixture(scope="session", autouse=True)
+def _fresh_redis_test_database():
+    """Start every run with an empty Redis test database: no Celery messages, cached tokens or
+    rate-limit buckets left over from an earlier run."""
+    from django.conf import settings
+
+    if settings.PACKBENCH_ENV == "test" and settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+# --- sandbox fixtures ---
+# Owned by the sandbox engineer. `sandbox` runs `manage.py runsandbox` as a real HTTP server for
+# the whole session; `sandbox_settings` points Django at it and gives each test fresh shipments.
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+SANDBOX_DEV_CREDENTIALS = {
+    "AMAZON_LWA_CLIENT_ID": "amzn1.application-oa2-client.sandbox",
+    "AMAZON_LWA_CLIENT_SECRET": "sandbox-secret",
+    "AMAZON_LWA_REFRESH_TOKEN": "Atzr|sandbox-refresh-token",
+}
+
+
+class SandboxHandle:
+    """A running sandbox: its URLs and its /_sandbox/ control API."""
+
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+        self.url = url
+        self.token_url = f"{url}/auth/o2/token"
+        self.process = process
+        self.log_path = log_path
+        self.http = httpx.Client(base_url=url, timeout=10)
+
+    def _control(
+        self, method: str, path: str, body: dict | None = None, params: dict | None = None
+    ):
+        response = self.http.request(method, f"/_sandbox/{path}", json=body, params=params)
+        if not response.is_success:
+            raise AssertionError(
+                f"sandbox {method} /_sandbox/{path} answered {response.status_code}: {response.text}"
+            )
+        return response.json()
+
+    def reset(self, **kw) -> dict:
+        """Fresh seeded shipments (kw: seed, count), start-up config, no faults, empty call log."""
+        return self._control("POST", "reset", kw)
+
+    def configure(self, **kw) -> dict:
+        """rate_limits={"op"|"default": {"rate", "burst"}}, label_url_ttl_seconds, token_ttl_seconds,
+        expire_tokens=True, empty_page_every, fail_next_labels, invoice_shape, label_format, live={...},
+        lwa_clients={id: secret}, refresh_tokens=[...], revoked_refresh_tokens=[...]."""
+        return self._control("POST", "config", kw)
+
+    def faults(self, **kw) -> dict:
+        """Add a fault: operations, latency_ms, error_rate, error_status, timeout_rate, timeout_seconds,
+        throttle_seconds, count, apply."""
+        return self._control("POST", "faults", kw)
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "faults")
+
+    def create_shipment(self, **kw) -> dict:
+        """A new ACCEPTED shipment (kw: programme, marketplace, skus, units, gift, shipment_type, priority,
+        ship_by_hours, location_id, recommended_packages, cash_on_delivery, invoice_shape, label_format,
+        shipment_id); returns it as getShipment would."""
+        return self._control("POST", "shipments", kw)
+
+    def cancel(self, shipment_id: str, reason: str | None = None) -> dict:
+        return self._control(
+            "POST", f"shipments/{shipment_id}/cancel", {"reason": reason} if reason else {}
+        )
+
+    def carrier_scan(self, shipment_id: str, package_ids: list[str] | None = None) -> dict:
+        return self._control(
+            "POST",
+            f"shipments/{shipment_id}/carrier-scan",
+            {"packageIds": package_ids} if package_ids else {},
+        )
+
+    def state(self, shipment_id: str) -> dict:
+        return self._control("GET", f"shipments/{shipment_id}")
+
+    def shipments(self) -> list[dict]:
+        return self._control("GET", "shipments")["shipments"]
+
+    def calls(self, operation: str | None = None, shipment_id: str | None = None) -> list[dict]:
+        params = {k: v for k, v in (("operation", operation), ("shipment_id", shipment_id)) if v}
+        return self._control("GET", "calls", params=params)["calls"]
+
+    def access_token(self) -> str:
+        """An access token for the dev credentials (for tests that talk to the API with plain httpx)."""
+        response = self.http.post(
+            "/auth/o2/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": SANDBOX_DEV_CREDENTIALS["AMAZON_LWA_REFRESH_TOKEN"],
+                "client_id": SANDBOX_DEV_CREDENTIALS["AMAZON_LWA_CLIENT_ID"],
+                "client_secret": SANDBOX_DEV_CREDENTIALS["AMAZON_LWA_CLIENT_SECRET"],
+            },
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """The SmartConnect sandbox on a free port, rate limits 100/s burst 100, live mode off, no empty pages."""
+    root = Path(__file__).resolve().parent.parent
+    log_path = tmp_path_factory.mktemp("sandbox") / "runsandbox.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "runsandbox",
+            "127.0.0.1:0",
+            "--no-live",
+            "--rate-limit",
+            "100/100",
+            "--empty-page-every",
+            "0",
+        ],
+        cwd=root,
+        env={**os.environ, "PACKBENCH_ENV": "test", "PYTHONUNBUFFERED": "1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    handle = None
+    try:
+        deadline = time.monotonic() + 30
+        while handle is None:
+            match = re.search(
+                r"listening on (http://[\d.]+:\d+)", log_path.read_text(errors="replace")
+            )
+            if match:
+                handle = SandboxHandle(match[1], process, log_path)
+            elif process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"runsandbox did not start:\n{log_path.read_text(errors='replace')}"
+                )
+            else:
+                time.sleep(0.1)
+        handle.http.get("/_sandbox/config").raise_for_status()
+        yield handle
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        if handle is not None:
+            handle.http.close()
+
+
+@pytest.fixture
+def sandbox_settings(sandbox, settings):
+    """Django settings pointing at the sandbox (dev credentials) and freshly reset sandbox state."""
+    sandbox.reset()
+    settings.AMAZON_ENDPOINT = sandbox.url
+    settings.AMAZON_LWA_TOKEN_URL = sandbox.token_url
+    for name, value in SANDBOX_DEV_CREDENTIALS.items():
+        setattr(settings, name, value)
+    return sandbox

@@ -1,0 +1,80 @@
+"""A supervisor at the board, in real Chromium against the live server."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from fulfillment.accounts import roles
+from fulfillment.claims import services as claims
+from fulfillment.claims.models import Claim
+from fulfillment.shipments.models import ShipmentEvent, Status
+
+from . import factories as f
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "screenshots"
+VIEWPORTS = {"1366x768": {"width": 1366, "height": 768}, "1920x1080": {"width": 1920, "height": 1080}}
+
+pytestmark = [pytest.mark.browser]
+
+
+def _shoot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for size, viewport in VIEWPORTS.items():
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=True)
+    page.set_viewport_size(VIEWPORTS["1366x768"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(page, live_server, settings):
+    settings.CLAIM_LEASE_SECONDS = 3600  # the packer's tab stays "open" for the whole test
+    settings.SUPERVISION_REFRESH_SECONDS = 1
+    now = timezone.now()
+    anna, ben = f.user("anna"), f.user("ben")
+    sofia = f.user("sofia", roles.SUPERVISOR)
+    f.busy_floor(now, [anna, ben])
+    late = f.shipment(now=now, status=Status.INVOICE_GENERATED, ship_by_in=timedelta(minutes=-35), location="SANDBOX-LOC-1",
+                      buyer_order_id="171-5550001-0000042")
+    claims.claim(late, anna)
+    f.worked_history(late, anna, now)
+
+    page.goto(f"{live_server.url}/supervision/")
+    page.fill("#id_username", sofia.username)
+    page.fill("#id_password", f.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/supervision/")
+
+    expect(page.locator('[data-figure="overdue"]')).to_have_text("1")
+    overdue = page.locator("#overdue")
+    row = overdue.locator("tr", has_text=late.amazon_id)
+    expect(row).to_contain_text("anna")
+    expect(row).to_contain_text("overdue")
+    expect(page.locator("svg.sv-chart").first).to_be_visible()
+    _shoot(page, "supervision-board")
+
+    # The board is live: a shipment that falls overdue shows up without a reload.
+    f.shipment(now=timezone.now(), ship_by_in=timedelta(minutes=-1), buyer_order_id="171-5550001-0000099")
+    expect(page.locator('[data-figure="overdue"]')).to_have_text("2", timeout=5000)
+    expect(overdue).to_contain_text("171-5550001-0000099")
+
+    row.get_by_role("link", name=late.amazon_id).click()
+    page.wait_for_url(f"{live_server.url}/supervision/shipments/{late.amazon_id}/")
+    expect(page.locator("#claim")).to_contain_text("anna")
+    expect(page.locator("#timeline")).to_contain_text("Claimed by anna")
+    expect(page.locator("#amazon-calls tr.throttled")).to_have_count(2)
+    expect(page.locator("#documents")).to_contain_text("Invoice")
+    _shoot(page, "supervision-history")
+
+    page.get_by_role("button", name="Release this shipment").click()
+    expect(page.get_by_text(f"Shipment {late.amazon_id} released from anna.")).to_be_visible()
+    expect(page.locator("#claim")).to_contain_text("Nobody holds this shipment")
+    expect(page.locator("#timeline")).to_contain_text("sofia released anna's claim")
+
+    assert not Claim.objects.filter(shipment=late).exists()
+    assert ShipmentEvent.objects.filter(shipment=late, kind="RELEASE", user=sofia).exists()
+    # The freed shipment can be taken by the next packer at once.
+    assert claims.claim(late, ben).user == ben

@@ -1,0 +1,150 @@
+"""The board's figures against a known floor (see conftest.floor)."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from fulfillment.claims import services as claims
+from fulfillment.shipments.models import Package, Programme, Status
+from fulfillment.supervision import selectors
+from fulfillment.supervision.selectors import BoardFilters
+
+from . import factories as f
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def test_headline_counts(floor):
+    counts = selectors.headline_counts(BoardFilters(), NOW)
+    assert counts == {
+        "total": 11, "open": 5, "overdue": 1, "at_risk": 2, "stuck": 1, "cancelled_after_confirmation": 1,
+    }
+
+
+def test_alert_lists_name_the_shipments(floor):
+    ids = lambda which: [s.amazon_id for s in selectors.alert_list(BoardFilters(), which, NOW)]  # noqa: E731
+    assert ids("overdue") == [floor.overdue.amazon_id]
+    assert ids("at_risk") == [floor.at_risk_soon.amazon_id, floor.at_risk_edge.amazon_id]  # soonest first
+    assert ids("stuck") == [floor.stuck.amazon_id]
+    assert ids("cancelled_after_confirmation") == [floor.cancelled_confirmed.amazon_id]
+
+
+def test_the_windows_come_from_settings(floor, settings):
+    settings.SUPERVISION_AT_RISK_MINUTES = 60
+    settings.SUPERVISION_STUCK_MINUTES = 30
+    counts = selectors.headline_counts(BoardFilters(), NOW)
+    assert counts["at_risk"] == 1  # only the one due in 30 min
+    # The overdue one entered ACCEPTED 10 min ago: still fine; on_time changed 1 h ago: now stuck.
+    assert [s.amazon_id for s in selectors.alert_list(BoardFilters(), "stuck", NOW)] == [
+        floor.stuck.amazon_id, floor.on_time.amazon_id,
+    ]
+
+
+def test_status_counts_per_location_and_programme(floor):
+    table = selectors.status_counts(BoardFilters())
+    assert table["statuses"] == ["ACCEPTED", "CONFIRMED", "PACKAGE_CREATED", "INVOICE_GENERATED", "SHIPPED", "CANCELLED"]
+    rows = {(r["location_id"], r["programme"]): r["by_status"] for r in table["rows"]}
+    assert rows == {
+        ("LOC-1", "EASY_SHIP"): {"ACCEPTED": 1, "CONFIRMED": 1, "INVOICE_GENERATED": 1, "SHIPPED": 3, "CANCELLED": 1},
+        ("LOC-1", "SELLER_FLEX"): {"ACCEPTED": 1},
+        ("LOC-2", "SELF_SHIP"): {"PACKAGE_CREATED": 1, "SHIPPED": 1, "CANCELLED": 1},
+    }
+    assert table["totals"] == [2, 1, 1, 1, 4, 2] and table["grand_total"] == 11
+
+
+def test_failed_steps_leave_out_fixed_and_finished_ones(floor):
+    result = selectors.failed_steps(BoardFilters())
+    assert [(s.shipment.amazon_id, s.kind) for s in result["rows"]] == [(floor.at_risk_soon.amazon_id, "LABELS")]
+    assert result["rows"][0].error_message.startswith("Amazon refused the label")
+
+
+def test_amazon_errors_in_the_last_twelve_hours_with_throttling_apart(floor):
+    errors = selectors.amazon_errors(BoardFilters(), NOW)
+    assert errors["total"] == 4 and errors["throttled"] == 2
+    groups = {(g["operation"], g["http_status"]): g["n"] for g in errors["groups"]}
+    assert groups == {("getShipments", 429): 2, ("createPackages", 500): 1, ("generateShipLabels", None): 1}
+    assert [c.operation for c in errors["recent"]] == [
+        "generateShipLabels", "createPackages", "getShipments", "getShipments",
+    ]
+
+
+def test_throughput_per_hour_and_per_packer(floor):
+    series = selectors.throughput_per_hour(BoardFilters(), NOW)
+    assert len(series) == 13 and series[0]["hour"].hour == 0 and series[-1]["hour"].hour == 12
+    assert {p["hour"].hour: p["n"] for p in series if p["n"]} == {9: 2, 11: 1}
+    assert selectors.throughput_per_packer(BoardFilters(), NOW) == [{"packer": "anna", "n": 2}, {"packer": "ben", "n": 1}]
+
+
+def test_a_day_filter_shows_that_day(floor):
+    yesterday = BoardFilters(day=date(2026, 3, 9))
+    assert [p["n"] for p in selectors.throughput_per_hour(yesterday, NOW) if p["n"]] == [1]  # the old shipment, 10:30
+    assert selectors.throughput_per_packer(yesterday, NOW) == [{"packer": "ben", "n": 1}]
+    # Ship-by on 10 March: every shipment but the old one (ship-by 9 March 06:30).
+    assert selectors.headline_counts(BoardFilters(day=date(2026, 3, 10)), NOW)["total"] == 10
+
+
+def test_filters_narrow_every_panel(floor):
+    loc2 = BoardFilters(location="LOC-2")
+    assert selectors.headline_counts(loc2, NOW) == {
+        "total": 3, "open": 1, "overdue": 0, "at_risk": 1, "stuck": 0, "cancelled_after_confirmation": 1,
+    }
+    assert selectors.amazon_errors(loc2, NOW)["total"] == 1  # createPackages for the LOC-2 shipment
+    assert selectors.throughput_per_packer(loc2, NOW) == [{"packer": "ben", "n": 1}]
+    flex = BoardFilters(programme=Programme.SELLER_FLEX)
+    assert [s.amazon_id for s in selectors.filtered_shipments(flex)] == [floor.stuck.amazon_id]
+    shipped = BoardFilters(status=Status.SHIPPED)
+    assert selectors.headline_counts(shipped, NOW)["total"] == 4
+
+
+def test_packer_filter_covers_steps_and_claims(floor):
+    claims.claim(floor.overdue, floor.packer_b)
+    ids = set(selectors.filtered_shipments(BoardFilters(packer=floor.packer_b.pk)).values_list("amazon_id", flat=True))
+    assert floor.overdue.amazon_id in ids  # claimed, no step yet
+    assert floor.shipped_b.amazon_id in ids and floor.on_time.amazon_id in ids  # steps asked for
+    assert floor.shipped_a1.amazon_id not in ids
+
+
+def test_search_by_shipment_order_or_tracking_id(floor):
+    Package.objects.create(shipment=floor.shipped_b, package_id="PKG-1", length=10, width=10, height=10, weight=100,
+                           tracking_id="TRK-77-ZZ")
+    search = lambda q: list(selectors.filtered_shipments(BoardFilters(q=q)).values_list("amazon_id", flat=True))  # noqa: E731
+    assert search(floor.stuck.amazon_id) == [floor.stuck.amazon_id]
+    assert search(floor.on_time.buyer_order_id) == [floor.on_time.amazon_id]
+    assert search("trk-77-zz") == [floor.shipped_b.amazon_id]
+    assert search("nothing-like-this") == []
+
+
+def test_history_holds_events_steps_and_amazon_calls(floor):
+    claims.claim(floor.at_risk_soon, floor.packer_a)
+    claims.release(floor.at_risk_soon, floor.supervisor)
+    history = selectors.shipment_history(floor.at_risk_soon)
+    kinds = [e.kind for e in history.events]
+    assert kinds == ["CLAIM", "RELEASE"]
+    assert history.events[1].user == floor.supervisor and "anna" in history.events[1].message
+    assert [s.kind for s in history.steps] == ["LABELS"]
+    assert [(c.operation, c.http_status) for c in history.calls] == [("generateShipLabels", None)]
+
+
+def test_export_rows_follow_the_filters(floor):
+    rows = list(selectors.export_rows(BoardFilters(location="LOC-2")))
+    assert [r[0] for r in rows] == [
+        floor.cancelled_confirmed.amazon_id, floor.shipped_b.amazon_id, floor.at_risk_edge.amazon_id,
+    ]  # ship-by order
+
+
+@pytest.mark.parametrize("extra", [0, 40])
+def test_board_queries_do_not_grow_with_the_floor(floor, extra, django_assert_max_num_queries):
+    for i in range(extra):
+        s = f.shipment(now=NOW, status=Status.CONFIRMED, ship_by_in=timedelta(minutes=i - 20), location=f"LOC-{i % 5}")
+        f.step(s, "SHIP", "SUCCEEDED", at=NOW - timedelta(minutes=i * 7), by=floor.packer_a)
+        f.step(s, "LABELS", "FAILED", at=NOW - timedelta(minutes=i), by=floor.packer_b)
+        f.amazon_call(at=NOW - timedelta(minutes=i), http_status=429, shipment_id=s.amazon_id)
+        claims.claim(s, floor.packer_b)
+    with django_assert_max_num_queries(11):
+        data = selectors.board(BoardFilters(), NOW)
+        for name in ("overdue", "at_risk", "stuck", "cancelled_after_confirmation"):
+            for s in data[name]:
+                getattr(s, "claim", None) and s.claim.user.username  # what the board template reads
+        for step in data["failed_steps"]["rows"]:
+            step.shipment.amazon_id, step.requested_by and step.requested_by.username

@@ -1,0 +1,178 @@
+"""The project's foundation: configuration, login and roles."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.urls import reverse
+
+from fulfillment.accounts import roles
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _django_check(**env_overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PACKBENCH_", "AMAZON_"))}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AMAZON_TIMEOUT_SECONDS", "soon"),
+        ("SHIPMENT_SYNC_INTERVAL_SECONDS", "every-minute"),
+        ("PACKBENCH_ENV", "staging"),
+        ("DJANGO_DEBUG", "perhaps"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_naming_the_variable(variable, value):
+    result = _django_check(**{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _django_check(PACKBENCH_ENV="production", DJANGO_ALLOWED_HOSTS="packbench.example")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment never has it.
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+            "PACKBENCH_ENV": "production",
+            "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-value-1234567890",
+            "DJANGO_ALLOWED_HOSTS": "packbench.example",
+            "PACKBENCH_ENCRYPTION_SALT": "a-production-salt",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_every_page_but_login_needs_a_signed_in_user(client):
+    for url in (reverse("home"), reverse("shipments:queue"), reverse("stations:choose"), "/admin/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("accounts:login")) or "/admin/login" in response["Location"]
+    assert client.get(reverse("accounts:login")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_demo_users_sign_in_with_their_printed_passwords(client):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    response = client.post(reverse("accounts:login"), {"username": "packer", "password": "packbench-packer"})
+    assert response.status_code == 302
+    packer = User.objects.get(username="packer")
+    assert roles.has_role(packer, roles.PACKER)
+    assert not roles.has_role(packer, roles.SUPERVISOR, roles.ADMIN)
+    assert roles.has_role(User.objects.get(username="admin"), roles.ADMIN)
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_is_refused_with_a_message(client):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    response = client.post(reverse("accounts:login"), {"username": "packer", "password": "nope"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+
+
+@pytest.mark.django_db
+def test_the_roles_exist_as_groups():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ROLES)
+
+
+@pytest.mark.django_db
+def test_choosing_a_station_sticks_to_the_session(client):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    call_command("seed_station", stdout=open(os.devnull, "w"))
+    client.force_login(User.objects.get(username="packer"))
+    from fulfillment.stations.models import Station
+
+    station = Station.objects.get(name="Station 2")
+    client.post(reverse("stations:use", args=[station.pk]))
+    page = client.get(reverse("stations:choose"))
+    assert page.context["current_station"] == station
+
+
+@pytest.mark.django_db
+def test_seller_secrets_are_encrypted_at_rest_and_never_in_repr():
+    from django.db import connection
+
+    from fulfillment.accounts.models import SellerAccount
+
+    account = SellerAccount.objects.create(
+        name="acme", lwa_client_id="amzn1.application-oa2-client.x",
+        lwa_client_secret="amzn1.oa2-cs.v1.topsecret", refresh_token="Atzr|IwEBIrefresh",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lwa_client_secret, refresh_token FROM accounts_selleraccount WHERE id = %s", [account.pk])
+        stored_secret, stored_token = cursor.fetchone()
+    assert "topsecret" not in stored_secret and "IwEBI" not in stored_token
+    reloaded = SellerAccount.objects.get(pk=account.pk)
+    assert reloaded.lwa_client_secret == "amzn1.oa2-cs.v1.topsecret"
+    assert reloaded.refresh_token == "Atzr|IwEBIrefresh"
+    assert "topsecret" not in repr(reloaded) and "topsecret" not in str(reloaded)
+
+
+@pytest.mark.django_db
+def test_the_admin_form_never_shows_a_stored_secret_and_blank_keeps_it(admin_client):
+    from fulfillment.accounts.models import SellerAccount
+
+    account = SellerAccount.objects.create(
+        name="acme", lwa_client_id="cid", lwa_client_secret="amzn1.oa2-cs.v1.topsecret", refresh_token="Atzr|IwEBIrefresh"
+    )
+    url = f"/admin/accounts/selleraccount/{account.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "topsecret" not in page and "IwEBIrefresh" not in page
+    assert "••••cret" in page
+    response = admin_client.post(url, {
+        "name": "acme", "endpoint": "eu", "token_url": "https://api.amazon.com/auth/o2/token",
+        "marketplace_ids": "A1PA6795UKMFR9", "lwa_client_id": "cid", "lwa_client_secret": "", "refresh_token": "",
+        "active": "on",
+    })
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.lwa_client_secret == "amzn1.oa2-cs.v1.topsecret"
+    assert account.marketplace_ids == "A1PA6795UKMFR9"
+
+
+@pytest.mark.django_db
+def test_failed_logins_lock_one_user_name_not_the_whole_warehouse_address(client):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    login = reverse("accounts:login")
+    for _ in range(5):
+        client.post(login, {"username": "packer", "password": "wrong"})
+    locked = client.post(login, {"username": "packer", "password": "packbench-packer"})
+    assert locked.status_code == 429
+    assert b"Too many sign-in attempts" in locked.content
+    assert b"15 minutes" in locked.content
+    # Another packer at the same warehouse address still signs in.
+    other = client.post(login, {"username": "supervisor", "password": "packbench-supervisor"})
+    assert other.status_code == 302
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_eval_or_inline_scripts(client):
+    response = client.get(reverse("accounts:login"))
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-eval" not in policy and "unsafe-inline" not in directives["script-src"]
+    assert "frame-ancestors" not in directives  # X-Frame-Options: DENY covers framing
+    assert response["X-Frame-Options"] == "DENY"
