@@ -32,11 +32,8 @@ TEST_ENV := PACKBENCH_ENV=test \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/packbench} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 
-# The fault tests (tests/integration) run in a pytest process of their own: after the rest of the
-# suite in one process they miss their time budgets (an order dependency not yet found).
 test: install-test
-	$(TEST_ENV) $(BIN)/python -m pytest --ignore=tests/integration $(PYTEST_ARGS)
-	$(TEST_ENV) $(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 check-deploy: install
 	PACKBENCH_ENV=production DJANGO_SECRET_KEY=$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))') \

@@ -18,6 +18,16 @@ def _fresh_redis_test_database():
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
+@_pytest.fixture(autouse=True)
+def _celery_not_left_eager():
+    """A test that runs Celery eagerly must switch it back: a leak makes every later test that
+    relies on a real worker (tests/integration, the worker tests) run its steps in-process."""
+    from fulfillment.celery import app
+
+    yield
+    assert not app.conf.task_always_eager, "a test left Celery in eager mode"
+
+
 # --- sandbox fixtures ---
 # Owned by the sandbox engineer. `sandbox` runs `manage.py runsandbox` as a real HTTP server for
 # the whole session; `sandbox_settings` points Django at it and gives each test fresh shipments.

@@ -675,8 +675,21 @@ def _finish(step: ShipmentStep, result: dict, user) -> ShipmentStep:
         message += f" {result['warning']}"
     record_event(step.shipment, ShipmentEvent.Kind.STEP_SUCCEEDED, message, user=user,
                  data={"step": step.pk, "result": result})
-    _continue_chain(step)
+    if result.get("stale"):
+        _queue_refresh(step)
+    else:
+        _continue_chain(step)
     return step
+
+
+def _queue_refresh(step: ShipmentStep) -> None:
+    """Catch up with Amazon's status after a write whose re-read failed. The Refresh step carries a
+    Pack & label chain on, which goes on from the status it reads."""
+    payload = {key: step.payload[key] for key in _CHAIN_KEYS if key in step.payload}
+    try:
+        request_step(step.shipment, Kind.REFRESH, step.requested_by, payload)
+    except Exception:  # the page offers "Refresh from Amazon" and the location sync catches up anyway
+        logger.exception("Could not queue a refresh of %s after step %s", step.shipment.amazon_id, step.pk)
 
 
 def _fail(step: ShipmentStep, code: str, message: str, user) -> ShipmentStep:
@@ -692,6 +705,21 @@ def _refresh(step: ShipmentStep, client) -> Shipment:
     shipment = refresh_shipment(step.shipment.amazon_id, user=step.requested_by, client=client)
     step.shipment = shipment
     return shipment
+
+
+STALE_WARNING = "Amazon took it, but its new status could not be read yet: Packbench reads it again."
+
+
+def _reread_after_write(step: ShipmentStep, client) -> dict:
+    """Re-read the shipment after a write Amazon accepted. The write is done whatever this read
+    says, so a read that fails (throttled or 5xx beyond the client's retries) does not fail the
+    step: the result says `stale` and a Refresh step is queued once the step is finished."""
+    try:
+        return {"status": _refresh(step, client).status}
+    except AmazonError:
+        logger.warning("Step %s (%s) went through; re-reading shipment %s failed", step.pk, step.kind,
+                       step.shipment.amazon_id, exc_info=True)
+        return {"status": step.shipment.status, "stale": True, "warning": STALE_WARNING}
 
 
 PAST = {
@@ -727,8 +755,7 @@ def _already_done(step: ShipmentStep, client) -> bool:
 
 def _confirm(step, client):
     client.process_shipment(step.shipment.amazon_id, "CONFIRM")
-    shipment = _refresh(step, client)
-    return {"status": shipment.status}
+    return _reread_after_write(step, client)
 
 
 def _reject(step, client):
@@ -744,8 +771,7 @@ def _reject(step, client):
     # A stable reference per step: Amazon sees the same id if this rejection is ever resent.
     reference = step.payload.get("reference_id") or f"PB-REJ-{step.pk}"
     client.process_shipment(shipment.amazon_id, "REJECT", reference_id=reference, line_items=items)
-    shipment = _refresh(step, client)
-    return {"status": shipment.status, "reference_id": reference}
+    return {**_reread_after_write(step, client), "reference_id": reference}
 
 
 def _create_packages(step, client):
@@ -760,8 +786,7 @@ def _create_packages(step, client):
         Package.objects.filter(pk=package.pk).update(
             state=Package.State.CONFIRMED, known_to_amazon=True, sent_payload=_payload_dict(package)
         )
-    shipment = _refresh(step, client)
-    return {"packages": [p.package_id for p in packages], "status": shipment.status}
+    return {"packages": [p.package_id for p in packages], **_reread_after_write(step, client)}
 
 
 def _update_package(step, client):
@@ -775,8 +800,7 @@ def _update_package(step, client):
     Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=None)
     shipment.packages.update(label_status=Package.LabelStatus.NONE, label_error="", label_printed_at=None)
     shipment.documents.filter(superseded=False).update(superseded=True, regenerate_reason="packages changed")
-    shipment = _refresh(step, client)
-    return {"packages": [p.package_id for p in changed], "status": shipment.status}
+    return {"packages": [p.package_id for p in changed], **_reread_after_write(step, client)}
 
 
 def _shipping_options(step, client):
@@ -797,8 +821,8 @@ def _shipping_options(step, client):
                 if preselect is None and (row.is_recommended or len(offered) == 1):
                     preselect = row
     Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=preselect)
-    shipment = _refresh(step, client)
-    return {"options": count, "preselected": preselect.option_id if preselect else None, "status": shipment.status}
+    return {"options": count, "preselected": preselect.option_id if preselect else None,
+            **_reread_after_write(step, client)}
 
 
 def _store_option(shipment, package, option: schemas.ShippingOptions, recommended) -> ShippingOption:
@@ -823,9 +847,7 @@ def _invoice(step, client):
         response = client.retrieve_invoice(shipment.amazon_id)  # already generated: fetch it, do not regenerate
     else:
         response = client.generate_invoice(shipment.amazon_id)
-    result = _store_invoice(step, response)
-    _refresh(step, client)
-    return result
+    return {**_store_invoice(step, response), **_reread_after_write(step, client)}
 
 
 def _store_invoice(step, response: schemas.InvoiceResponse) -> dict:
@@ -920,12 +942,12 @@ def _generate_and_store_labels(step, client, *, operation: str) -> dict:
     reason = step.payload.get("reason", "") if operation == "REGENERATE" else ""
     stored, failures = store_ship_labels(shipment, response.package_ship_label_list, client=client,
                                          user=step.requested_by, reason=reason, label_options=kwargs)
-    _refresh(step, client)
+    reread = _reread_after_write(step, client)
     tracking_ids = [p.tracking_id for p in shipment.packages.all() if p.tracking_id]
     Shipment.objects.filter(pk=shipment.pk).update(tracking_ids=tracking_ids)
     if failures:
         raise ShipmentError("Some labels could not be stored. " + " ".join(failures))
-    return {"documents": stored, "operation": operation}
+    return {"documents": stored, "operation": operation, **reread}
 
 
 def _label_option_id(shipment: Shipment, packages: list[Package]) -> str | None:
@@ -1041,8 +1063,7 @@ def _ship(step, client):
                 raise
         Package.objects.filter(pk=package.pk).update(shipped_at=timezone.now())
         shipped.append(package.package_id)
-    shipment = _refresh(step, client)
-    return {"packages": shipped, "status": shipment.status}
+    return {"packages": shipped, **_reread_after_write(step, client)}
 
 
 def _refresh_step(step, client):

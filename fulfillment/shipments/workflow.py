@@ -332,7 +332,8 @@ CHAIN_GAP_SECONDS = 60
 def chain_progress(steps: list[ShipmentStep], events, *, chain: str, now) -> ChainProgress | None:
     """The Pack & label chain of the shipment's latest packer step, or None when that step is not
     part of one. `steps` and `events` come newest first."""
-    latest = next((step for step in steps if step.kind != Kind.REFRESH), None)
+    # A packer's own Refresh is not part of the chain; one the chain queued itself carries it on.
+    latest = next((step for step in steps if step.kind != Kind.REFRESH or (step.payload or {}).get("chain")), None)
     if latest is None or (latest.payload or {}).get("chain") != chain:
         return None
     if latest.is_open:

@@ -27,10 +27,11 @@ def eager_steps(settings):
     """Steps run inside the live server's request (no worker process to start)."""
     from fulfillment.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.AMAZON_RATE_LIMITS = {"*": "100/100"}
+    # Read before switching: Celery reads Django's settings on first access, so setting
+    # CELERY_TASK_ALWAYS_EAGER first would make `before` True and leave every later test eager.
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
+    settings.AMAZON_RATE_LIMITS = {"*": "100/100"}
     yield
     app.conf.task_always_eager = before
 

@@ -127,10 +127,6 @@ def workers(amazon, settings, monkeypatch, tmp_path):
     task = app.tasks[run_step_task.name]
     monkeypatch.setattr(task, "queue", queue, raising=False)
     monkeypatch.setattr(task, "_exec_options", None, raising=False)  # Celery caches a task's routing
-    # The steps must reach the workers: an earlier test in this process may have left Celery eager.
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
     handle = Workers(amazon, settings, queue, tmp_path)
     yield handle
     handle.stop_all()  # before transactional_db empties the tables the workers write to
-    app.conf.task_always_eager = eager
