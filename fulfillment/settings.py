@@ -179,6 +179,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Redis may start after the worker, or restart under it: keep trying instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# On a lost broker connection the unacknowledged messages are delivered again: stop the running
+# copies (a step's PostgreSQL lock and re-read keep the redelivered one from writing twice).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 SHIPMENT_SYNC_INTERVAL_SECONDS = _setting("SHIPMENT_SYNC_INTERVAL_SECONDS", env.int, 30)
 # Incremental syncs ask for changes since the last sync minus this overlap (clock skew, late writes).
 SHIPMENT_SYNC_OVERLAP_SECONDS = _setting("SHIPMENT_SYNC_OVERLAP_SECONDS", env.int, 120)

@@ -177,32 +177,21 @@ class AmazonClient:
         data = self._call("getShipments", params=params)
         return self._parse("getShipments", ShipmentsResponse, data)
 
-    def iter_shipments(
-        self,
-        *,
-        status: str,
-        location_id: str | None = None,
-        marketplace_id: str | None = None,
-        channel_name: str | None = None,
-        last_updated_after: datetime | str | None = None,
-        last_updated_before: datetime | str | None = None,
-        max_results: int = 100,
-    ) -> Iterator[Shipment]:
-        """Every shipment in `status`, page after page (pages may be empty; the token decides)."""
+    def iter_shipments(self, **filters) -> Iterator[Shipment]:
+        """Every shipment matching `filters` (get_shipments' keyword arguments but the token), page
+        after page (pages may be empty; the token decides)."""
+        for page in self.iter_shipment_pages(**filters):
+            yield from page
+
+    def iter_shipment_pages(self, **filters) -> Iterator[list[Shipment]]:
+        """The shipments matching `filters` a page at a time, for a caller that stores a page in one
+        go. Empty pages are skipped; the token decides when it ends."""
         token = None
         empty_in_a_row = 0
         while True:
-            page = self.get_shipments(
-                status=status,
-                location_id=location_id,
-                marketplace_id=marketplace_id,
-                channel_name=channel_name,
-                last_updated_after=last_updated_after,
-                last_updated_before=last_updated_before,
-                max_results=max_results,
-                pagination_token=token,
-            )
-            yield from page.shipments or []
+            page = self.get_shipments(**filters, pagination_token=token)
+            if page.shipments:
+                yield list(page.shipments)
             token = page.pagination.next_token if page.pagination else None
             if not token:
                 return

@@ -115,18 +115,14 @@ def _gift_message(gift: schemas.GiftAttributes | None) -> str:
     return decoded if decoded.replace("\n", " ").isprintable() else content
 
 
-def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", force: bool = False) -> Shipment:
-    """Write Amazon's view of a shipment (and its line items and packages) into our tables.
-
-    A page older than what we hold is ignored unless `force` (getShipment is always the truth).
-    Status changes and cancellations are recorded as events; a cancellation releases the
-    shipment's serial numbers and ends its waiting steps."""
+def _shipment_values(data: schemas.Shipment) -> dict:
+    """Our Shipment columns from Amazon's shipment."""
     raw = data.model_dump(mode="json", by_alias=True, exclude_none=True)
     info, shipping, requirements = data.shipment_info, data.shipping_info, data.shipment_requirements
     recommended = (shipping.recommended_packages or [None])[0]
     lines = data.line_items or []
     cancellations = [c for line in lines for c in (line.cancellations or [])]
-    values = {
+    return {
         "seller_account": getattr(settings, "AMAZON_SELLER_ACCOUNT", ""),
         "location_id": data.location_id,
         "marketplace_id": data.marketplace_attributes.marketplace_id,
@@ -163,12 +159,21 @@ def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", 
         "cancellation_reason": (cancellations[0].cancellation_reason or "")[:255] if cancellations else "",
         "raw": raw,
     }
+
+
+def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", force: bool = False) -> Shipment:
+    """Write Amazon's view of a shipment (and its line items and packages) into our tables.
+
+    A page older than what we hold is ignored unless `force` (getShipment is always the truth).
+    Status changes and cancellations are recorded as events; a cancellation releases the
+    shipment's serial numbers and ends its waiting steps."""
+    values = _shipment_values(data)
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().filter(amazon_id=data.id).first()
         if shipment is None:
             shipment = Shipment.objects.create(amazon_id=data.id, **values)
             old_status = None
-            record_event(shipment, ShipmentEvent.Kind.SYNCED, f"New shipment, status {data.status}.", user=user,
+            record_event(shipment, ShipmentEvent.Kind.SYNCED, _new_shipment_message(data), user=user,
                          data={"source": source})
         else:
             if (
@@ -182,42 +187,94 @@ def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", 
             for name, value in values.items():
                 setattr(shipment, name, value)
             shipment.save()
-        for line in lines:
-            _upsert_line_item(shipment, line)
-        _merge_amazon_packages(shipment, data.packages or [])
-        if old_status is not None and old_status != shipment.status:
-            record_event(shipment, ShipmentEvent.Kind.STATUS_CHANGED, f"Amazon status {old_status} → {shipment.status}.",
-                         user=user, data={"from": old_status, "to": shipment.status, "source": source})
-        if shipment.status == Status.CANCELLED and old_status != Status.CANCELLED:
-            _on_cancelled(shipment, user)
-        if shipment.status in {Status.SHIPPED, Status.DELIVERED}:
-            shipment.packages.filter(shipped_at__isnull=True).update(shipped_at=timezone.now())
+        for line in data.line_items or []:
+            LineItem.objects.update_or_create(shipment=shipment, line_item_id=line.shipment_line_item_id,
+                                              defaults=_line_item_values(line))
+        _after_store(shipment, data, old_status, user=user, source=source)
     return shipment
 
 
-def _upsert_line_item(shipment: Shipment, line: schemas.ShipmentLineItem) -> None:
+def _new_shipment_message(data: schemas.Shipment) -> str:
+    return f"New shipment, status {data.status}."
+
+
+def _after_store(shipment: Shipment, data: schemas.Shipment, old_status: str | None, *, user, source: str) -> None:
+    """What follows from Amazon's view once the shipment and its lines are stored."""
+    _merge_amazon_packages(shipment, data.packages or [])
+    if old_status is not None and old_status != shipment.status:
+        record_event(shipment, ShipmentEvent.Kind.STATUS_CHANGED, f"Amazon status {old_status} → {shipment.status}.",
+                     user=user, data={"from": old_status, "to": shipment.status, "source": source})
+    if shipment.status == Status.CANCELLED and old_status != Status.CANCELLED:
+        _on_cancelled(shipment, user)
+    if shipment.status in {Status.SHIPPED, Status.DELIVERED}:
+        shipment.packages.filter(shipped_at__isnull=True).update(shipped_at=timezone.now())
+
+
+def _line_item_values(line: schemas.ShipmentLineItem) -> dict:
+    """Our LineItem columns (but its shipment and id) from Amazon's line item."""
     compliance, gift = line.compliance_attributes, line.gift_attributes
-    LineItem.objects.update_or_create(
-        shipment=shipment,
-        line_item_id=line.shipment_line_item_id,
-        defaults={
-            "merchant_sku": line.merchant_sku,
-            "number_of_units": line.number_of_units,
-            "piece_type": line.piece_type or "",
-            "serial_number_requirement": compliance.serial_number_requirement or "",
-            "hazmat_labels_requirement": compliance.hazmat_labels_requirement or "",
-            "country_of_origin_requirement": compliance.country_of_origin_requirement or "",
-            "item_value_requirement": compliance.item_value_requirement or "",
-            "hazmat_labels": line.hazmat_labels or [],
-            "recommended_country_of_origin": (line.recommended_country_of_origin or "")[:2],
-            "recommended_currency_code": (line.recommended_currency_code or "")[:3],
-            "hsn_code": line.hsn_code or "",
-            "gift_wrap_requirement": gift.gift_wrap_requirement if gift else "",
-            "gift_wrap_label": (gift.gift_wrap_label or "")[:255] if gift else "",
-            "gift_message": _gift_message(gift),
-            "cancelled_quantity": sum(c.cancelled_quantity for c in line.cancellations or []),
-        },
-    )
+    return {
+        "merchant_sku": line.merchant_sku,
+        "number_of_units": line.number_of_units,
+        "piece_type": line.piece_type or "",
+        "serial_number_requirement": compliance.serial_number_requirement or "",
+        "hazmat_labels_requirement": compliance.hazmat_labels_requirement or "",
+        "country_of_origin_requirement": compliance.country_of_origin_requirement or "",
+        "item_value_requirement": compliance.item_value_requirement or "",
+        "hazmat_labels": line.hazmat_labels or [],
+        "recommended_country_of_origin": (line.recommended_country_of_origin or "")[:2],
+        "recommended_currency_code": (line.recommended_currency_code or "")[:3],
+        "hsn_code": line.hsn_code or "",
+        "gift_wrap_requirement": gift.gift_wrap_requirement if gift else "",
+        "gift_wrap_label": (gift.gift_wrap_label or "")[:255] if gift else "",
+        "gift_message": _gift_message(gift),
+        "cancelled_quantity": sum(c.cancelled_quantity for c in line.cancellations or []),
+    }
+
+
+def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str = "sync") -> dict[str, str | None]:
+    """Store one getShipments page in one transaction. Returns each shipment's status before, None
+    for a new one. Shipments we do not hold yet (all of them on a location's first sync) are
+    written in bulk; the ones we hold go through `upsert_shipment`, which records what changed."""
+    page = list({data.id: data for data in page}.values())  # the last word on a shipment listed twice
+    try:
+        with transaction.atomic():
+            before = dict(Shipment.objects.filter(amazon_id__in=[d.id for d in page]).values_list("amazon_id", "status"))
+            _create_shipments([d for d in page if d.id not in before], user=user, source=source)
+            for data in page:
+                if data.id in before:
+                    upsert_shipment(data, user=user, source=source)
+    except IntegrityError:  # a refresh stored one of the new shipments meanwhile: one by one then
+        before = {}
+        with transaction.atomic():
+            for data in page:
+                before[data.id] = Shipment.objects.filter(amazon_id=data.id).values_list("status", flat=True).first()
+                upsert_shipment(data, user=user, source=source)
+    return {data.id: before.get(data.id) for data in page}
+
+
+def _create_shipments(new: list[schemas.Shipment], *, user, source: str) -> None:
+    """Insert shipments we have never seen, with their line items and history, in a few queries."""
+    if not new:
+        return
+    created = Shipment.objects.bulk_create([Shipment(amazon_id=d.id, **_shipment_values(d)) for d in new])
+    if any(shipment.pk is None for shipment in created):  # a database that returns no ids from bulk inserts
+        ids = dict(Shipment.objects.filter(amazon_id__in=[d.id for d in new]).values_list("amazon_id", "pk"))
+        for shipment in created:
+            shipment.pk = ids[shipment.amazon_id]
+    LineItem.objects.bulk_create([
+        LineItem(shipment=shipment, line_item_id=line.shipment_line_item_id, **_line_item_values(line))
+        for shipment, data in zip(created, new) for line in data.line_items or []
+    ])
+    acting = user if getattr(user, "is_authenticated", False) else None
+    ShipmentEvent.objects.bulk_create([
+        ShipmentEvent(shipment=shipment, user=acting, kind=ShipmentEvent.Kind.SYNCED,
+                      message=_new_shipment_message(data), data={"source": source})
+        for shipment, data in zip(created, new)
+    ])
+    for shipment, data in zip(created, new):
+        if data.packages or shipment.status in {Status.CANCELLED, Status.SHIPPED, Status.DELIVERED}:
+            _after_store(shipment, data, None, user=user, source=source)
 
 
 def _merge_amazon_packages(shipment: Shipment, amazon_packages: list[schemas.Package]) -> None:
@@ -311,18 +368,19 @@ def sync_location(location_id: str, *, user=None, statuses=SYNC_STATUSES, page_s
                 after = since
                 if after is None and status in workflow.CLOSED_STATUSES:
                     after = started - FIRST_SYNC_CLOSED_LOOKBACK
-                pages = client.iter_shipments(status=status, location_id=location_id, last_updated_after=after,
-                                              max_results=page_size)
-                for data in pages:
-                    before = Shipment.objects.filter(amazon_id=data.id).values_list("status", flat=True).first()
-                    shipment = upsert_shipment(data, user=user)
-                    result.seen += 1
-                    if before is None:
-                        result.created += 1
-                    elif before != shipment.status:
-                        result.status_changes += 1
-                        if shipment.status == Status.CANCELLED:
-                            result.cancelled.append(shipment.amazon_id)
+                pages = client.iter_shipment_pages(status=status, location_id=location_id,
+                                                   last_updated_after=after, max_results=page_size)
+                for page in pages:
+                    before = store_shipment_page(page, user=user)
+                    now = dict(Shipment.objects.filter(amazon_id__in=before).values_list("amazon_id", "status"))
+                    for amazon_id, old in before.items():
+                        result.seen += 1
+                        if old is None:
+                            result.created += 1
+                        elif old != now.get(amazon_id):
+                            result.status_changes += 1
+                            if now.get(amazon_id) == Status.CANCELLED:
+                                result.cancelled.append(amazon_id)
     except AmazonError as exc:
         state.last_error = exc.packer_message
         state.save(update_fields=["last_error"])
@@ -635,10 +693,12 @@ class _AlreadyDone(Exception):
 
 def _run_handler(step: ShipmentStep, client) -> dict:
     """The step's handler. A write whose outcome is unknown, or that Amazon refused as out of order
-    (409: a lost answer to an earlier attempt looks like this), is re-read: done means done. A
-    throttle storm that outlasts the client's retries is waited out here (up to STEP_RUNS runs)
-    instead of bouncing the step back to the packer. A throttle may also hit the re-read after a
-    write that went through, so the handler only runs again once the shipment says it is not done."""
+    (409: a lost answer to an earlier attempt looks like this), is re-read: done means done, and
+    not done (a 5xx or timeout before Amazon acted) means it is safe to send again. A throttle storm
+    that outlasts the client's retries is waited out here too. Either way the handler runs at most
+    STEP_RUNS times before the step goes back to the packer. A throttle may also hit the re-read
+    after a write that went through, so after one the handler only runs again once the shipment
+    says it is not done."""
     run, recheck = 1, False
     while True:
         try:
@@ -647,6 +707,7 @@ def _run_handler(step: ShipmentStep, client) -> dict:
             recheck = False
             return HANDLERS[step.kind](step, client) or {}
         except AmazonError as exc:
+            not_done = False
             if (exc.outcome_unknown or isinstance(exc, AmazonConflict)) and not recheck:
                 try:
                     done = _already_done(step, client)
@@ -655,11 +716,13 @@ def _run_handler(step: ShipmentStep, client) -> dict:
                     raise exc from None
                 if done:
                     raise _AlreadyDone from exc
-            if run >= STEP_RUNS or not isinstance(exc, AmazonThrottled):
+                not_done = exc.outcome_unknown
+            throttled = isinstance(exc, AmazonThrottled)
+            if run >= STEP_RUNS or not (throttled or not_done):
                 raise
-            recheck = True
-            logger.info("Step %s (%s) throttled by Amazon; checking the shipment, then running it again",
-                        step.pk, step.kind)
+            recheck = throttled
+            logger.info("Step %s (%s) %s; running it again", step.pk, step.kind,
+                        "throttled by Amazon" if throttled else f"not done by Amazon ({type(exc).__name__})")
         run += 1
         time.sleep(float(getattr(settings, "AMAZON_RETRY_MAX_WAIT_SECONDS", 8.0)))
         step.started_at = timezone.now()  # still working on it: renew the lease

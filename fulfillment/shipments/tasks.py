@@ -22,7 +22,12 @@ logger = logging.getLogger(__name__)
 SYNC_LOCK_SECONDS = 600
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# A hung step is killed after STEP_TIME_LIMIT: its row stays RUNNING, and once the lease is over the
+# reconciler hands it to another worker, which re-reads Amazon before sending anything again.
+STEP_TIME_LIMIT = 600
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=STEP_TIME_LIMIT)
 def run_step_task(step_id: int) -> None:
     from .models import ShipmentStep
 
@@ -32,7 +37,7 @@ def run_step_task(step_id: int) -> None:
         logger.warning("Step %s no longer exists", step_id)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, time_limit=STEP_TIME_LIMIT)
 def refresh_shipment_task(shipment_id: str) -> None:
     try:
         services.refresh_shipment(shipment_id)

@@ -258,3 +258,35 @@ def test_sync_reads_every_page_and_is_incremental(amazon):
     calls = amazon.calls("getShipments")
     assert any("lastUpdatedAfter" in c["query"] for c in calls)
     assert any("paginationToken" in c["query"] for c in calls)
+
+
+def test_a_page_of_new_shipments_is_stored_in_a_few_queries_and_the_same_as_one_by_one(
+        amazon, django_assert_max_num_queries):
+    """A location's first sync is thousands of new shipments: a page is stored in bulk (a fixed
+    number of queries, whatever its size), with the same columns, lines and history as one by one."""
+    with get_client() as client:
+        page = [s for p in client.iter_shipment_pages(status="ACCEPTED", location_id="SANDBOX-LOC-1")
+                for s in p]
+    assert len(page) > 5
+    with django_assert_max_num_queries(6):
+        before = services.store_shipment_page(page)
+    assert before == {data.id: None for data in page}
+    bulk = {s.amazon_id: s for s in Shipment.objects.prefetch_related("line_items", "events")}
+    for data in page:
+        one_by_one = services.upsert_shipment(data.model_copy(update={"id": f"{data.id}-1by1"}))
+        stored = bulk[data.id]
+        for column in ("status", "programme", "ship_by", "units_count", "requires_serials", "invoice_requirement",
+                       "recommended_weight", "raw"):
+            expected = getattr(one_by_one, column)
+            if column == "raw":
+                expected = {**expected, "id": data.id}
+            assert getattr(stored, column) == expected, column
+        assert ([(li.line_item_id, li.merchant_sku, li.number_of_units, li.serial_number_requirement)
+                 for li in stored.line_items.all()]
+                == list(one_by_one.line_items.values_list("line_item_id", "merchant_sku", "number_of_units",
+                                                          "serial_number_requirement")))
+        assert [(e.kind, e.message) for e in stored.events.all()] == [("SYNCED", f"New shipment, status {data.status}.")]
+    # The same page again: every shipment known, nothing new written to its history.
+    again = services.store_shipment_page(page)
+    assert again == {data.id: "ACCEPTED" for data in page}
+    assert ShipmentEvent.objects.filter(shipment__amazon_id__in=list(before)).count() == len(page)

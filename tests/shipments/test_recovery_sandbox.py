@@ -37,13 +37,25 @@ def test_a_5xx_after_amazon_did_the_step_counts_as_done(amazon, packer, django_c
     assert package_ids_at_amazon(amazon, shipment) == sorted(shipment.packages.values_list("package_id", flat=True))
 
 
-def test_a_5xx_before_amazon_did_the_step_fails_it_and_keeps_the_request(amazon, packer,
-                                                                        django_capture_on_commit_callbacks):
+def test_a_5xx_before_amazon_acted_is_re_read_and_sent_again(amazon, packer, django_capture_on_commit_callbacks):
     shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA)
     amazon.faults(operations=["processShipment"], error_rate=1.0, error_status=500, count=1)
+    step = run(shipment, Kind.CONFIRM, packer, capture=django_capture_on_commit_callbacks)
+    assert step.attempts == 1 and step.result == {"status": "CONFIRMED"}
+    # Sent twice, done once: the re-read between them showed Amazon had not confirmed it.
+    assert [c["status"] for c in amazon.calls("processShipment", shipment.amazon_id)] == [500, 204]
+    history = [entry["by"] for entry in amazon.state(shipment.amazon_id)["history"]]
+    assert history.count("processShipment CONFIRM") == 1
+
+
+def test_a_5xx_that_persists_fails_the_step_and_keeps_the_request(amazon, packer,
+                                                                  django_capture_on_commit_callbacks):
+    shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA)
+    amazon.faults(operations=["processShipment"], error_rate=1.0, error_status=500, count=services.STEP_RUNS)
     failed = run(shipment, Kind.REJECT, packer, {"reason": "OUT_OF_STOCK"}, expect=State.FAILED,
                  capture=django_capture_on_commit_callbacks)
-    assert failed.payload == {"reason": "OUT_OF_STOCK"} and failed.error_message
+    assert failed.payload == {"reason": "OUT_OF_STOCK"} and "Amazon" in failed.error_message
+    assert len(amazon.calls("processShipment", shipment.amazon_id)) == services.STEP_RUNS
     assert shipment.status == "ACCEPTED"
     assert shipment.events.filter(kind=ShipmentEvent.Kind.STEP_FAILED).exists()
     run(shipment, Kind.REJECT, packer, {"reason": "OUT_OF_STOCK"}, capture=django_capture_on_commit_callbacks)
