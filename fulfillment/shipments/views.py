@@ -257,7 +257,7 @@ def _error(text):
 @require_GET
 @station_view
 def queue(request, station):
-    context = {"station": station, "shipments": selectors.queue_for_location(station.location_id),
+    context = {"station": station, "queue": selectors.queue_for_location(station.location_id),
                **_sync_context(request, station)}
     return render(request, "shipments/queue.html", context)
 
@@ -303,7 +303,7 @@ def sync(request, station):
 @station_view
 def queue_list(request, station):
     """The queue table alone: the page re-fetches it every 10 seconds."""
-    context = {"station": station, "shipments": selectors.queue_for_location(station.location_id)}
+    context = {"station": station, "queue": selectors.queue_for_location(station.location_id)}
     return render(request, "partials/queue_list.html", context)
 
 
@@ -325,7 +325,7 @@ def open_shipment(request, station):
     context = {"station": station, "scan_value": code, "scan_error": error}
     if request.htmx:
         return render(request, "partials/scan_form.html", context)
-    context["shipments"] = selectors.queue_for_location(station.location_id)
+    context.update(queue=selectors.queue_for_location(station.location_id), **_sync_context(request, station))
     return render(request, "shipments/queue.html", context, status=404)
 
 

@@ -294,11 +294,14 @@ def test_a_shipment_cancelled_by_the_marketplace_shows_the_banner_on_open(packer
     shoot("50-cancelled-by-marketplace")
 
 
-def test_an_amazon_error_shows_what_to_do_and_the_step_can_be_retried(packer_page, live_server, sandbox, shoot):
+def test_an_amazon_error_shows_what_to_do_and_the_step_can_be_retried(packer_page, live_server, sandbox, shoot,
+                                                                      settings):
     page = packer_page
+    settings.AMAZON_RETRY_MAX_WAIT_SECONDS = 0.1  # the pause between the step's own runs
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["CAMEL-ACRYLIC-24SET"])
     page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
-    sandbox.faults(operations=["processShipment"], error_rate=1, error_status=503, count=1)
+    # A 503 the step outlives: each of its runs re-reads the shipment and sends the confirm again.
+    sandbox.faults(operations=["processShipment"], error_rate=1, error_status=503, count=services.STEP_RUNS)
     _press(page, "CONFIRM")
     error = page.locator("[data-step-error]")
     expect(error).to_be_visible(timeout=STEP_TIMEOUT)

@@ -15,6 +15,7 @@ from fulfillment.claims import services as claims
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services
+from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import (
     LocationSync,
     Package,
@@ -84,6 +85,25 @@ def test_queue_scan_box_and_countdowns(page, live_server, floor, shoot):
     page.locator("#scan-input").press("Enter")
     page.wait_for_url(f"**/shipments/{made[1].amazon_id}/")
     expect(page.get_by_role("heading", name=made[1].amazon_id)).to_be_visible()
+
+
+def test_a_long_queue_shows_the_first_by_ship_by_and_how_many_more_wait(page, live_server, floor, shoot):
+    now = timezone.now()
+    programmes = [Programme.EASY_SHIP, Programme.SELF_SHIP, Programme.SELLER_FLEX]
+    statuses = ["ACCEPTED", "ACCEPTED", "CONFIRMED", "PACKAGE_CREATED", "SHIPLABEL_GENERATED"]
+    made = [factories.shipment(programmes[n % 3], status=statuses[n % 5], ship_by=now + timedelta(minutes=20 * n - 50),
+                               priority="HIGH" if n % 7 == 0 else "LOW", gift_wrap=n % 4 == 0, has_hazmat=n % 9 == 0,
+                               units_count=1 + n % 3, lines=())
+            for n in range(QUEUE_SHOWN + 51)]
+    sign_in_at_station(page, live_server, make_packer(), "Bench A")
+    rows = page.locator("table.queue tbody tr")
+    expect(rows).to_have_count(QUEUE_SHOWN)
+    expect(rows.first).to_have_attribute("data-shipment", made[0].amazon_id)
+    expect(rows.first).to_have_class(re.compile(r"is-overdue"))  # ticked by station.js
+    expect(page.locator("[data-queue-more]")).to_contain_text(f"Showing the first {QUEUE_SHOWN} of {QUEUE_SHOWN + 51}")
+    expect(page.locator("[data-queue-more]")).to_contain_text("51 more waiting")
+    expect(page.locator("#scan-input")).to_be_focused()
+    shoot("03-queue-long")
 
 
 def test_shipment_pages_at_each_step(page, live_server, floor, shoot):

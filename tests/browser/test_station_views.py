@@ -1,12 +1,19 @@
 """Station screens through Django's test client (fast; no Amazon): what the packer sees and
 that every input is kept or refused with words. The browser tests drive the real flow."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from fulfillment.accounts import roles
 from fulfillment.shipments import services
+from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import Package, Programme, ShipmentStep
 from fulfillment.stations.models import BoxPreset, Station
 from fulfillment.stations.selectors import SESSION_KEY
@@ -64,6 +71,27 @@ def test_queue_lists_the_locations_open_shipments_with_badges_and_flags(packer):
     assert "Easy Ship" in html and "Seller Flex" in html
     assert "Serials" in html and "Hazmat" in html and "Gift wrap" in html
     assert 'hx-trigger="every 10s"' in html and "data-scan-focus" in html
+    assert "data-queue-more" not in html and "2 shipments to pack" in html  # all shown: no "more" line
+
+
+def test_a_long_queue_shows_the_first_by_ship_by_and_how_many_more_wait(packer):
+    now = timezone.now()
+    factories.shipment(ship_by=now + timedelta(days=30), lines=())
+    with CaptureQueriesContext(connection) as short_poll:
+        packer.get(reverse("shipments:queue_list"), **HX)
+    more = 6
+    hours = list(reversed(range(QUEUE_SHOWN + more - 1)))  # made latest first: the order is ship-by's
+    made = {h: factories.shipment(ship_by=now + timedelta(hours=h), lines=()) for h in hours}
+    first = [made[h].amazon_id for h in range(QUEUE_SHOWN)]
+    line = (f"Showing the first {QUEUE_SHOWN} of {QUEUE_SHOWN + more} by ship-by · "
+            f"<strong>{more} more waiting</strong>")
+    html = packer.get(reverse("shipments:queue")).content.decode()
+    assert re.findall(r'data-shipment="([^"]+)"', html) == first
+    assert line in html and f'data-queue-more="{more}"' in html
+    with CaptureQueriesContext(connection) as long_poll:
+        poll = packer.get(reverse("shipments:queue_list"), **HX).content.decode()
+    assert re.findall(r'data-shipment="([^"]+)"', poll) == first and line in poll
+    assert len(long_poll.captured_queries) == len(short_poll.captured_queries)  # no query per row
 
 
 def test_scan_box_opens_by_buyer_order_id_and_refuses_an_unknown_code(packer):

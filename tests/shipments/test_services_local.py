@@ -147,21 +147,36 @@ def test_scan_to_verify(packer):
     assert not services.verify_scan(shipment, "TEA", packer).complete
 
 
-def test_queue_orders_by_ship_by_then_priority_without_n_plus_one(django_assert_num_queries):
+def test_queue_orders_by_ship_by_then_priority_in_one_query(django_assert_num_queries):
     now = timezone.now()
-    late = f.shipment(status="ACCEPTED", ship_by=now + timedelta(hours=5), priority="HIGH", lines=(("A", 1), ("B", 1)))
+    late = f.shipment(status="ACCEPTED", ship_by=now + timedelta(hours=5), priority="HIGH", lines=(("A", 1), ("B", 1)),
+                      units_count=2, gift_wrap=True)
     soon_low = f.shipment(status="CONFIRMED", ship_by=now + timedelta(hours=1), priority="LOW")
     soon_high = f.shipment(status="PACKAGE_CREATED", ship_by=now + timedelta(hours=1), priority="HIGH")
     f.shipment(status="SHIPPED", ship_by=now)
     elsewhere = f.shipment(status="ACCEPTED", ship_by=now)
     elsewhere.location_id = "ELSEWHERE"
     elsewhere.save()
-    with django_assert_num_queries(3):
-        queue = list(selectors.queue_for_location("LOC"))
-        skus = [[li.merchant_sku for li in s.line_items.all()] for s in queue]
-        opened = [s.open_steps for s in queue]
-    assert [s.pk for s in queue] == [soon_high.pk, soon_low.pk, late.pk]
-    assert skus[-1] == ["A", "B"] and opened == [[], [], []]
+    with django_assert_num_queries(1):  # the rows and the count together; what a row shows needs no more
+        queue = selectors.queue_for_location("LOC")
+        shown = [(s.amazon_id, s.buyer_order_id, s.get_programme_display(), s.status, s.ship_by, s.priority,
+                  s.units_count, s.requires_serials, s.has_hazmat, s.gift_wrap, s.multi_piece, s.shipment_type)
+                 for s in queue.shipments]
+    assert [s.pk for s in queue.shipments] == [soon_high.pk, soon_low.pk, late.pk]
+    assert (queue.total, queue.more) == (3, 0)
+    assert shown[-1][6:10] == (2, False, False, True)
+
+
+def test_queue_shows_the_first_ones_by_ship_by_and_counts_the_rest():
+    now = timezone.now()
+    hours = list(range(selectors.QUEUE_SHOWN + 5))
+    hours.reverse()  # made latest first, so the order comes from ship-by, not from the ids
+    made = {h: f.shipment(status="ACCEPTED", ship_by=now + timedelta(hours=h), lines=()) for h in hours}
+    f.shipment(status="SHIPPED", ship_by=now - timedelta(days=1), lines=())  # done: neither shown nor counted
+    queue = selectors.queue_for_location("LOC")
+    assert [s.pk for s in queue.shipments] == [made[h].pk for h in range(selectors.QUEUE_SHOWN)]
+    assert (queue.total, queue.more) == (selectors.QUEUE_SHOWN + 5, 5)
+    assert selectors.queue_for_location("ELSEWHERE") == selectors.StationQueue([], 0)
 
 
 def test_find_shipment_by_id_or_buyer_order():
