@@ -198,6 +198,8 @@ CLAIM_HEARTBEAT_SECONDS = _setting("CLAIM_HEARTBEAT_SECONDS", env.int, 30)
 SUPERVISION_AT_RISK_MINUTES = _setting("SUPERVISION_AT_RISK_MINUTES", env.int, 120)
 SUPERVISION_STUCK_MINUTES = _setting("SUPERVISION_STUCK_MINUTES", env.int, 240)
 SUPERVISION_REFRESH_SECONDS = _setting("SUPERVISION_REFRESH_SECONDS", env.int, 30)
+# The board's status table: open shipments plus those finished (shipped, delivered, cancelled) this recently.
+SUPERVISION_FINISHED_DAYS = _setting("SUPERVISION_FINISHED_DAYS", env.int, 7)
 
 # --- Amazon External Fulfillment (SP-API) -------------------------------------------------
 # AMAZON_ENDPOINT picks where calls go: a region name (na, eu, fe), Amazon's own sandbox

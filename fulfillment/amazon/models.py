@@ -24,6 +24,9 @@ class AmazonCall(models.Model):
         indexes = [
             models.Index(fields=["shipment_id", "created_at"], name="amazoncall_shipment_idx"),
             models.Index(fields=["created_at"], name="amazoncall_created_idx"),
+            # The board's "Amazon errors" panel: recent failed calls only.
+            models.Index(fields=["created_at"], name="amazoncall_failed_idx",
+                         condition=models.Q(http_status__gte=400) | models.Q(http_status__isnull=True)),
         ]
 
     def __str__(self):

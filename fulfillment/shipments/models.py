@@ -119,6 +119,8 @@ class Shipment(models.Model):
     )
     tracking_ids = models.JSONField(default=list, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True, help_text="Every unit scanned at the station.")
+    scan_skipped_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="The packer chose to pack without scanning every unit.")
     raw = models.JSONField("Amazon's shipment JSON", default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -137,6 +139,11 @@ class Shipment(models.Model):
             # "Cancelled after we confirmed", newest first.
             models.Index(fields=["-amazon_last_updated", "id"], name="shipment_cancelled_idx",
                          condition=Q(status="CANCELLED")),
+            # The board's status table: shipments finished in the last SUPERVISION_FINISHED_DAYS, from
+            # the index alone.
+            models.Index(fields=["amazon_last_updated"], include=["location_id", "programme", "status", "id"],
+                         name="shipment_finished_idx",
+                         condition=Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
         ]
 
     def __str__(self):

@@ -1349,8 +1349,8 @@ def verify_scan(shipment: Shipment, code: str, user) -> ScanResult:
 def reset_verification(shipment: Shipment, user) -> None:
     """Start the scan over (e.g. after the packer mixed up items)."""
     shipment.line_items.update(scanned_units=0)
-    Shipment.objects.filter(pk=shipment.pk).update(verified_at=None)
-    shipment.verified_at = None
+    Shipment.objects.filter(pk=shipment.pk).update(verified_at=None, scan_skipped_at=None)
+    shipment.verified_at = shipment.scan_skipped_at = None
     record_event(shipment, ShipmentEvent.Kind.NOTE, "Scan verification started over.", user=user)
 
 
@@ -1359,6 +1359,8 @@ def skip_verification(shipment: Shipment, user) -> None:
     lines = list(shipment.line_items.all())
     units = sum(max(li.number_of_units - li.cancelled_quantity, 0) for li in lines)
     scanned = sum(min(li.scanned_units, li.number_of_units) for li in lines)
+    shipment.scan_skipped_at = timezone.now()  # kept, so the page does not ask for the scan again
+    Shipment.objects.filter(pk=shipment.pk).update(scan_skipped_at=shipment.scan_skipped_at)
     record_event(shipment, ShipmentEvent.Kind.NOTE,
                  f"Scanning skipped: packed with {scanned} of {units} unit{'s' if units != 1 else ''} scanned.",
                  user=user, data={"verification": "skipped", "scanned": scanned, "units": units})

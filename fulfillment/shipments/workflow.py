@@ -273,7 +273,7 @@ def next_action(shipment: Shipment) -> NextAction | None:
         return NextAction(Kind.CONFIRM, "Confirm shipment", "Confirm that you will fulfil this shipment.")
     packages = _packages(shipment)
     if status == Status.CONFIRMED:
-        if shipment.verified_at is None and not packages:
+        if shipment.verified_at is None and shipment.scan_skipped_at is None and not packages:
             return NextAction(VERIFY, "Scan the items", "Scan every unit to check you picked the right items.")
         if not packages:
             return NextAction(PACK, "Pack the shipment", "Enter the box size, weight and what is in each package.")

@@ -1,4 +1,7 @@
-"""Geometry for the board's bar charts, drawn as inline SVG by the templates (no JavaScript)."""
+"""Geometry for the board's bar charts, drawn as inline SVG by the templates (no JavaScript).
+
+Every number the SVG needs is worked out here, so the template only prints them (no arithmetic or
+counting filters per bar: the board re-renders every 30 seconds)."""
 
 from dataclasses import dataclass
 
@@ -11,6 +14,7 @@ class Bar:
     height: float
     value: int
     label: str
+    show_label: bool = True  # the hour under the bar (every other one when bars are narrow)
 
     @property
     def cx(self):
@@ -35,21 +39,22 @@ def hourly_chart(series, *, width=640, height=230, left=40, bottom=34, top=18):
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = nice_max(max((p["n"] for p in series), default=0) or 1)
     slot = plot_w / max(len(series), 1)
+    # Every other hour label when the bars get narrow, so labels never overlap.
+    label_every = 1 if slot >= 28 else 2 if slot >= 14 else 3
     bars = []
     for i, point in enumerate(series):
         h = plot_h * point["n"] / peak
         bars.append(Bar(
             x=round(left + i * slot + slot * 0.15, 1), y=round(top + plot_h - h, 1),
             width=round(slot * 0.7, 1), height=round(h, 1), value=point["n"], label=point["hour"].strftime("%H"),
+            show_label=i % label_every == 0,
         ))
     gridlines = [
         {"y": round(top + plot_h - plot_h * v / peak, 1), "value": v} for v in _ticks(peak)
     ]
-    # Every other hour label when the bars get narrow, so labels never overlap.
-    label_every = 1 if slot >= 28 else 2 if slot >= 14 else 3
     return {
         "bars": bars, "gridlines": gridlines, "width": width, "height": height, "left": left,
-        "baseline": top + plot_h, "label_y": top + plot_h + 22, "label_every": label_every,
+        "axis_x": left - 6, "baseline": top + plot_h, "label_y": top + plot_h + 22,
         "total": sum(p["n"] for p in series), "right": width - 8,
     }
 
@@ -64,7 +69,7 @@ def packer_chart(rows, *, width=560, bar_height=28, gap=10, left=150):
         for i, r in enumerate(rows)
     ]
     return {"bars": bars, "width": width, "height": max(len(rows), 1) * (bar_height + gap), "left": left,
-            "bar_height": bar_height, "text_dy": bar_height / 2 + 6}
+            "name_x": left - 10, "bar_height": bar_height, "text_dy": bar_height / 2 + 6}
 
 
 def _ticks(peak):

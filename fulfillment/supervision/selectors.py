@@ -1,20 +1,22 @@
 """What the supervisor's board and history pages show, as plain functions over the database.
 
 Every figure is aggregated in SQL (one query per panel), so a busy floor costs the same number
-of queries as an empty one. Only the status table and the total read the whole history (from
-`shipment_board_idx` alone); the alert figures read the open shipments (`shipment_open_idx`), so
-months of shipped orders do not slow the board down (bench/bench_pages.py).
+of queries as an empty one. Nothing reads the whole history: the alert figures read the open
+shipments (`shipment_open_idx`), and the status table the open ones plus those finished in the last
+few days (`shipment_finished_idx`), so months of shipped orders do not slow the board down
+(bench/bench_pages.py). A ship-by day or a search narrows the board by itself and covers all history.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
@@ -28,6 +30,7 @@ from fulfillment.shipments.workflow import CLOSED_STATUSES
 FINISHED_STATUSES = (*CLOSED_STATUSES, Status.UNFULFILLABLE)
 THROTTLED = 429
 LIST_LIMIT = 25
+RECENT_ERRORS = 8
 
 
 def at_risk_window():
@@ -36,6 +39,11 @@ def at_risk_window():
 
 def stuck_after():
     return timedelta(minutes=getattr(settings, "SUPERVISION_STUCK_MINUTES", 240))
+
+
+def finished_period():
+    """How far back the board counts finished (shipped, delivered, cancelled) shipments."""
+    return timedelta(days=getattr(settings, "SUPERVISION_FINISHED_DAYS", 7))
 
 
 @dataclass(frozen=True)
@@ -47,12 +55,24 @@ class BoardFilters:
     day: date | None = None  # ship-by day; also the day the throughput charts show
     q: str = ""  # shipment id, buyer order id or tracking id
 
+    @property
+    def picks_shipments(self) -> bool:
+        """Whether the filters leave out any shipment (if not, panels need not ask which)."""
+        return bool(self.location or self.programme or self.status or self.packer or self.day or self.q)
+
     def window(self, now):
         """The time span the activity panels (throughput, errors) cover."""
         if self.day is None:
             return now - timedelta(hours=12), now
         start = timezone.make_aware(datetime.combine(self.day, time.min))
         return start, start + timedelta(days=1)
+
+    def finished_since(self, now):
+        """From when finished shipments count, or None for all of them: a ship-by day or a search
+        already picks a few shipments out of the whole history, and the supervisor wants them all."""
+        if self.day or self.q:
+            return None
+        return now - finished_period()
 
 
 # --- Shipments --------------------------------------------------------------------------------
@@ -102,71 +122,90 @@ def _confirmed_step():
     )
 
 
-def _alert_conditions(now):
+def _finished_recently(since):
+    """Finished shipments whose last change at Amazon is `since` or later (all of them if None)."""
+    return Q(status__in=FINISHED_STATUSES) & (Q() if since is None else Q(amazon_last_updated__gte=since))
+
+
+def _alert_conditions(filters: BoardFilters, now):
     open_q = ~Q(status__in=FINISHED_STATUSES)
     return {
         "overdue": open_q & Q(ship_by__lt=now),
         "at_risk": open_q & Q(ship_by__gte=now, ship_by__lt=now + at_risk_window()),
         "stuck": open_q & Q(status_since__lt=now - stuck_after()),
-        "cancelled_after_confirmation": Q(status=Status.CANCELLED) & Q(was_confirmed=True),
+        # Exists in the WHERE clause: a semi-join that probes the recently cancelled ones only.
+        "cancelled_after_confirmation": (
+            _finished_recently(filters.finished_since(now)) & Q(status=Status.CANCELLED) & Exists(_confirmed_step())
+        ),
     }
 
 
-def headline_counts(filters: BoardFilters, now=None, *, status_table: dict | None = None) -> dict[str, int]:
-    """Total, open, overdue, at risk, stuck and cancelled-after-confirmation shipments.
+ALERTS = ("overdue", "at_risk", "stuck", "cancelled_after_confirmation")
 
-    The total and the cancelled-after-confirmation figure come with the status table (pass it when
-    you have it); the rest is one query over the open shipments only."""
-    now = now or timezone.now()
-    table = status_table if status_table is not None else status_counts(filters)
-    alerts = _alert_conditions(now)
-    counts = (
-        _open(filtered_shipments(filters))
-        .annotate(status_since=_status_since())
-        .aggregate(
-            open=Count("pk"),
-            **{name: Count("pk", filter=alerts[name]) for name in ("overdue", "at_risk", "stuck")},
-        )
+# What a board list shows (templates/supervision/_shipment_table.html): loading only these columns,
+# not Amazon's JSON and forty others, saves a third of a list's cost.
+_LISTED = ("amazon_id", "buyer_order_id", "location_id", "programme", "status", "ship_by", "amazon_last_updated",
+           "claim__lease_expires_at", "claim__user__username")
+# The lists that show how long a shipment has been in its status (the others show the ship-by).
+_SHOWS_STATUS_SINCE = ("stuck", "cancelled_after_confirmation")
+
+
+def _alert_rows(filters: BoardFilters, which: str, now) -> QuerySet[Shipment]:
+    order = {"stuck": ["status_since"], "cancelled_after_confirmation": ["-amazon_last_updated"]}
+    qs = filtered_shipments(filters)
+    if which in _SHOWS_STATUS_SINCE:
+        qs = qs.annotate(status_since=_status_since())
+    return (
+        qs.filter(_alert_conditions(filters, now)[which])
+        .select_related("claim__user")
+        .only(*_LISTED)
+        .order_by(*order.get(which, ["ship_by"]), "pk")
     )
-    return {
-        "total": table["grand_total"],
-        **counts,
-        "cancelled_after_confirmation": table["cancelled_after_confirmation"],
-    }
+
+
+def alert(filters: BoardFilters, which: str, now=None, limit=LIST_LIMIT) -> dict:
+    """The shipments behind one headline figure, most urgent first, with whoever holds them:
+    {"rows": the first `limit`, "count": how many in all}. One query: the count is a window over
+    the same rows, read before the limit."""
+    now = now or timezone.now()
+    # At least one row even for limit=0: it carries the count.
+    rows = list(_alert_rows(filters, which, now).annotate(matching=Window(Count("pk")))[:max(limit, 1)])
+    return {"rows": rows[:limit], "count": rows[0].matching if rows else 0}
 
 
 def alert_list(filters: BoardFilters, which: str, now=None, limit=LIST_LIMIT) -> list[Shipment]:
-    """The shipments behind one headline figure, most urgent first, with whoever holds them."""
+    return alert(filters, which, now, limit)["rows"]
+
+
+def headline_counts(filters: BoardFilters, now=None, *, status_table: dict | None = None,
+                    alerts: dict | None = None) -> dict[str, int]:
+    """Total and open (from the status table), overdue, at risk, stuck and cancelled-after-confirmation
+    (the alerts' counts) shipments. The board passes the table and alerts it already has."""
     now = now or timezone.now()
-    qs = (
-        filtered_shipments(filters)
-        .annotate(status_since=_status_since(), was_confirmed=Exists(_confirmed_step()))
-        .filter(_alert_conditions(now)[which])
-        .select_related("claim__user")
-    )
-    order = {"stuck": ["status_since"], "cancelled_after_confirmation": ["-amazon_last_updated"]}
-    return list(qs.order_by(*order.get(which, ["ship_by"]), "pk")[:limit])
+    table = status_table if status_table is not None else status_counts(filters, now)
+    alerts = alerts if alerts is not None else {name: alert(filters, name, now, limit=0) for name in ALERTS}
+    return {"total": table["grand_total"], "open": table["open"], **{name: alerts[name]["count"] for name in ALERTS}}
 
 
-def status_counts(filters: BoardFilters) -> dict:
-    """Shipments by status for every location and programme: {"statuses": [...], "rows": [...]}, with
-    the cancelled shipments that had been confirmed (the board's headline needs them; counted in the
-    same pass, the confirmation looked up for cancelled shipments only)."""
-    grouped = (
-        filtered_shipments(filters)
-        .values("location_id", "programme", "status")
-        .annotate(
-            n=Count("pk"),
-            confirmed=Count("pk", filter=Q(status=Status.CANCELLED) & Q(Exists(_confirmed_step()))),
-        )
-        .order_by("location_id", "programme", "status")
+def status_counts(filters: BoardFilters, now=None) -> dict:
+    """Open and recently finished shipments by status for every location and programme: {"statuses",
+    "rows", "totals", "grand_total", "open" and "finished" (how many of each), "finished_since" (None
+    when every finished shipment counts)}."""
+    now = now or timezone.now()
+    shipments = filtered_shipments(filters)
+
+    def by_status(qs):
+        return qs.values("location_id", "programme", "status").annotate(n=Count("pk")).order_by()
+
+    # Two parts in one query, never the same status twice: each reads its own partial index (the
+    # finished part from the index alone), where an OR would visit thousands of table pages.
+    grouped = by_status(_open(shipments)).union(
+        by_status(shipments.filter(_finished_recently(filters.finished_since(now)))), all=True
     )
     order = {value: i for i, value in enumerate(Status.values)}
     present = set()
     rows: dict[tuple[str, str], dict] = {}
-    cancelled_after_confirmation = 0
     for entry in grouped:
-        cancelled_after_confirmation += entry["confirmed"]
         present.add(entry["status"])
         key = (entry["location_id"], entry["programme"])
         row = rows.setdefault(key, {"location_id": key[0], "programme": key[1], "by_status": {}, "total": 0})
@@ -175,13 +214,14 @@ def status_counts(filters: BoardFilters) -> dict:
     statuses = sorted(present, key=lambda s: order.get(s, len(order)))
     programme_labels = dict(Shipment._meta.get_field("programme").choices)
     table = []
-    for row in rows.values():
+    for _, row in sorted(rows.items()):
         row["programme_label"] = programme_labels.get(row["programme"], row["programme"])
         row["cells"] = [row["by_status"].get(s, 0) for s in statuses]
         table.append(row)
     totals = [sum(r["by_status"].get(s, 0) for r in table) for s in statuses]
+    finished = sum(n for s, n in zip(statuses, totals) if s in FINISHED_STATUSES)
     return {"statuses": statuses, "rows": table, "totals": totals, "grand_total": sum(totals),
-            "cancelled_after_confirmation": cancelled_after_confirmation}
+            "open": sum(totals) - finished, "finished": finished, "finished_since": filters.finished_since(now)}
 
 
 # --- Failures -----------------------------------------------------------------------------------
@@ -194,22 +234,30 @@ def failed_steps(filters: BoardFilters, limit=LIST_LIMIT) -> dict:
         status=ShipmentStep.State.SUCCEEDED,
     )
     qs = (
-        ShipmentStep.objects.filter(status=ShipmentStep.State.FAILED, shipment__in=filtered_shipments(filters))
+        ShipmentStep.objects.filter(status=ShipmentStep.State.FAILED)
         .exclude(Exists(fixed_later))
         .exclude(shipment__status__in=FINISHED_STATUSES)
     )
-    rows = list(qs.select_related("shipment", "requested_by").order_by("-created_at", "-pk")[: limit + 1])
+    if filters.picks_shipments:
+        qs = qs.filter(shipment__in=filtered_shipments(filters))
+    rows = list(
+        qs.select_related("shipment", "requested_by")
+        .only("kind", "created_at", "finished_at", "error_code", "error_message", "shipment__amazon_id",
+              "requested_by__username")
+        .order_by("-created_at", "-pk")[: limit + 1]
+    )
     return {"rows": rows[:limit], "more": len(rows) > limit}
 
 
-def amazon_errors(filters: BoardFilters, now=None, limit=LIST_LIMIT) -> dict:
-    """Failed Amazon calls in the board's time span, grouped by operation and answer, throttling apart."""
+def amazon_errors(filters: BoardFilters, now=None, limit=RECENT_ERRORS) -> dict:
+    """Failed Amazon calls in the board's time span, grouped by operation and answer, throttling apart,
+    and the latest few."""
     now = now or timezone.now()
     start, end = filters.window(now)
     qs = AmazonCall.objects.filter(created_at__gte=start, created_at__lt=end).filter(
         Q(http_status__gte=400) | Q(http_status__isnull=True)
     )
-    if filters.location or filters.programme or filters.status or filters.packer or filters.q or filters.day:
+    if filters.picks_shipments:
         qs = qs.filter(shipment_id__in=filtered_shipments(filters).values("amazon_id"))
     groups = list(
         qs.values("operation", "http_status", "error_code")
@@ -241,38 +289,39 @@ def _shipped_steps(filters: BoardFilters, start, end):
     return qs
 
 
-def throughput_per_hour(filters: BoardFilters, now=None) -> list[dict]:
-    """Shipments marked shipped in each hour of the board's time span (empty hours included)."""
+def throughput(filters: BoardFilters, now=None) -> dict:
+    """Shipments marked shipped in the board's time span: {"per_hour": every hour, empty ones included,
+    "per_packer": busiest first}. One query counts them per hour and packer; a shipment's SHIP step
+    succeeds once, so the sums count every shipment once."""
     now = now or timezone.now()
     start, end = filters.window(now)
     tz = timezone.get_current_timezone()
-    counted = dict(
+    counted = (
         _shipped_steps(filters, start, end)
         .annotate(hour=TruncHour("finished_at", tzinfo=tz))
-        .values("hour")
+        .values_list("hour", "requested_by__username")
         .annotate(n=Count("shipment", distinct=True))
-        .values_list("hour", "n")
+        .order_by()
     )
-    counted = {hour.astimezone(tz).replace(minute=0, second=0, microsecond=0): n for hour, n in counted.items()}
+    by_hour, by_packer = defaultdict(int), defaultdict(int)
+    for hour, packer, n in counted:
+        by_hour[hour.astimezone(tz).replace(minute=0, second=0, microsecond=0)] += n
+        by_packer[packer or "(system)"] += n
     hour = timezone.localtime(start, tz).replace(minute=0, second=0, microsecond=0)
-    series = []
+    per_hour = []
     while hour < end:
-        series.append({"hour": hour, "n": counted.get(hour, 0)})
+        per_hour.append({"hour": hour, "n": by_hour.get(hour, 0)})
         hour += timedelta(hours=1)
-    return series
+    per_packer = [{"packer": packer, "n": n} for packer, n in sorted(by_packer.items(), key=lambda p: (-p[1], p[0]))]
+    return {"per_hour": per_hour, "per_packer": per_packer}
+
+
+def throughput_per_hour(filters: BoardFilters, now=None) -> list[dict]:
+    return throughput(filters, now)["per_hour"]
 
 
 def throughput_per_packer(filters: BoardFilters, now=None) -> list[dict]:
-    """Shipments each packer marked shipped in the board's time span, busiest first."""
-    now = now or timezone.now()
-    start, end = filters.window(now)
-    rows = (
-        _shipped_steps(filters, start, end)
-        .values("requested_by", "requested_by__username")
-        .annotate(n=Count("shipment", distinct=True))
-        .order_by("-n", "requested_by__username")
-    )
-    return [{"packer": r["requested_by__username"] or "(system)", "n": r["n"]} for r in rows]
+    return throughput(filters, now)["per_packer"]
 
 
 # --- Board choices ------------------------------------------------------------------------------
@@ -311,21 +360,19 @@ def packer_choices():
 def board(filters: BoardFilters, now=None) -> dict:
     """Everything the board shows, for one moment."""
     now = now or timezone.now()
-    status_table = status_counts(filters)
+    status_table = status_counts(filters, now)
+    alerts = {name: alert(filters, name, now) for name in ALERTS}
     return {
         "now": now,
-        "counts": headline_counts(filters, now, status_table=status_table),
-        "overdue": alert_list(filters, "overdue", now),
-        "at_risk": alert_list(filters, "at_risk", now),
-        "stuck": alert_list(filters, "stuck", now),
-        "cancelled_after_confirmation": alert_list(filters, "cancelled_after_confirmation", now),
+        "counts": headline_counts(filters, now, status_table=status_table, alerts=alerts),
+        **{name: found["rows"] for name, found in alerts.items()},
         "status_table": status_table,
         "failed_steps": failed_steps(filters),
         "amazon_errors": amazon_errors(filters, now),
-        "per_hour": throughput_per_hour(filters, now),
-        "per_packer": throughput_per_packer(filters, now),
+        **throughput(filters, now),
         "at_risk_window": at_risk_window(),
         "stuck_after": stuck_after(),
+        "finished_days": finished_period().days,
     }
 
 

@@ -15,7 +15,7 @@ from fulfillment.accounts import roles
 from fulfillment.claims import services as claims
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
-from fulfillment.shipments import services, tasks
+from fulfillment.shipments import services, tasks, workflow
 from fulfillment.shipments.models import LocationSync, Package, ShipmentEvent, ShipmentStep
 from fulfillment.stations.models import Station
 from fulfillment.stations.selectors import SESSION_KEY
@@ -170,6 +170,11 @@ def test_skipping_the_scan_is_noted_in_the_history_and_opens_the_packages_form(b
     assert note.user.username == "ben" and note.data["scanned"] == 1
     body = ben.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
     assert "Scanning skipped: packed with 1 of 3 units scanned." in body  # in the history the supervisor reads
+    # The skip holds: opening the shipment again goes on to packing, not back to the scan.
+    made.refresh_from_db()
+    assert made.scan_skipped_at is not None and workflow.next_action(made).kind == workflow.PACK
+    page = ben.get(reverse("shipments:detail", args=[made.amazon_id])).content.decode()
+    assert 'data-action="SKIP_VERIFY"' not in page and 'id="packages-form"' in page
 
 
 # --- Amazon freshness on the queue ----------------------------------------------------------------------

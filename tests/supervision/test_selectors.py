@@ -42,7 +42,7 @@ def test_the_windows_come_from_settings(floor, settings):
 
 
 def test_status_counts_per_location_and_programme(floor):
-    table = selectors.status_counts(BoardFilters())
+    table = selectors.status_counts(BoardFilters(), NOW)
     assert table["statuses"] == ["ACCEPTED", "CONFIRMED", "PACKAGE_CREATED", "INVOICE_GENERATED", "SHIPPED", "CANCELLED"]
     rows = {(r["location_id"], r["programme"]): r["by_status"] for r in table["rows"]}
     assert rows == {
@@ -51,6 +51,35 @@ def test_status_counts_per_location_and_programme(floor):
         ("LOC-2", "SELF_SHIP"): {"PACKAGE_CREATED": 1, "SHIPPED": 1, "CANCELLED": 1},
     }
     assert table["totals"] == [2, 1, 1, 1, 4, 2] and table["grand_total"] == 11
+    assert table["open"] == 5 and table["finished"] == 6
+
+
+def test_finished_shipments_count_for_the_last_days_only(floor, settings):
+    """Open shipments always count; shipped, delivered or cancelled ones only while recent."""
+    f.shipment(now=NOW, status=Status.SHIPPED, status_since=NOW - timedelta(days=30))
+    f.shipment(now=NOW, status=Status.DELIVERED, status_since=NOW - timedelta(days=8))
+    long_cancelled = f.shipment(now=NOW, status=Status.CANCELLED, status_since=NOW - timedelta(days=20))
+    f.step(long_cancelled, "CONFIRM", "SUCCEEDED", at=NOW - timedelta(days=21), by=floor.packer_a)
+    f.shipment(now=NOW, status=Status.SHIPPED, status_since=NOW - timedelta(hours=3))  # shipped today
+    open_for_weeks = f.shipment(now=NOW, status=Status.ACCEPTED, status_since=NOW - timedelta(days=40))
+
+    table = selectors.status_counts(BoardFilters(), NOW)
+    assert table["finished_since"] == NOW - timedelta(days=7)
+    assert table["totals"][table["statuses"].index("SHIPPED")] == 5  # the floor's four and today's
+    assert "DELIVERED" not in table["statuses"]
+    assert table["open"] == 6 and table["grand_total"] == 13  # the old open one counts
+    counts = selectors.headline_counts(BoardFilters(), NOW)
+    assert counts["total"] == 13 and counts["cancelled_after_confirmation"] == 1
+    assert [s.amazon_id for s in selectors.alert_list(BoardFilters(), "cancelled_after_confirmation", NOW)] == [
+        floor.cancelled_confirmed.amazon_id,
+    ]
+    assert open_for_weeks.amazon_id in [s.amazon_id for s in selectors.alert_list(BoardFilters(), "stuck", NOW)]
+
+    settings.SUPERVISION_FINISHED_DAYS = 10
+    assert selectors.status_counts(BoardFilters(), NOW)["finished"] == 6 + 2  # today's and the delivered one
+    # A search covers all history: an old shipment is still found.
+    assert selectors.status_counts(BoardFilters(q=long_cancelled.amazon_id), NOW)["grand_total"] == 1
+    assert selectors.headline_counts(BoardFilters(q=long_cancelled.amazon_id), NOW)["cancelled_after_confirmation"] == 1
 
 
 def test_failed_steps_leave_out_fixed_and_finished_ones(floor):
@@ -141,7 +170,7 @@ def test_board_queries_do_not_grow_with_the_floor(floor, extra, django_assert_ma
         f.step(s, "LABELS", "FAILED", at=NOW - timedelta(minutes=i), by=floor.packer_b)
         f.amazon_call(at=NOW - timedelta(minutes=i), http_status=429, shipment_id=s.amazon_id)
         claims.claim(s, floor.packer_b)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(9):
         data = selectors.board(BoardFilters(), NOW)
         for name in ("overdue", "at_risk", "stuck", "cancelled_after_confirmation"):
             for s in data[name]:

@@ -74,6 +74,19 @@ def test_the_board_refresh_sends_only_the_live_panel_with_the_filters(client, li
     assert live_floor["late"].amazon_id not in body
 
 
+def test_the_status_table_covers_open_and_recently_finished_shipments_and_says_so(client, live_floor):
+    _login(client, roles.SUPERVISOR)
+    now = live_floor["now"]
+    long_ago = f.shipment(now=now, status=Status.SHIPPED, location="LOC-OLD", status_since=now - timedelta(days=40))
+    page = client.get(reverse("supervision:board")).content.decode()
+    assert "open shipments, and those shipped, delivered or cancelled in the last 7 days" in page
+    assert 'data-location="LOC-OLD"' not in page  # its location is still in the filter's choices
+    assert 'data-figure="finished">1 finished in 7 d<' in page  # "done", shipped today
+    # Looking for it by id finds it: a search covers all history.
+    page = client.get(reverse("supervision:board"), {"q": long_ago.amazon_id}).content.decode()
+    assert 'data-location="LOC-OLD"' in page and "every matching shipment, finished ones included" in page
+
+
 def test_board_search_and_a_bad_filter(client, live_floor):
     _login(client, roles.SUPERVISOR)
     page = client.get(reverse("supervision:board"), {"q": "171-LATE", "day": "not-a-day"}).content.decode()
