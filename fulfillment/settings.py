@@ -107,9 +107,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-if PRODUCTION:
-    # Static files straight from the WSGI process, compressed and cache-busted; runserver serves them in development.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+# WhiteNoise serves the static files in every mode (runserver's own serving is off: runserver_nostatic):
+# in production collectstatic's compressed, cache-busted copies; elsewhere straight from the source
+# folders, re-read on every change.
+MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 ROOT_URLCONF = "fulfillment.urls"
 WSGI_APPLICATION = "fulfillment.wsgi.application"

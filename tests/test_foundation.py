@@ -23,6 +23,44 @@ def _django_check(**env_overrides):
     )
 
 
+def test_the_embedded_stations_web_process_serves_the_css_and_scripts_its_pages_link(tmp_path):
+    """Regression: `make run` served pages without their CSS and htmx (runserver's static serving was
+    off and WhiteNoise only on in production). Runs the web process exactly as the Procfile does."""
+    import re
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "PACKBENCH_", "AMAZON_", "DATABASE_", "REDIS_"))}
+    env.update(PACKBENCH_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    web = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    login = http.get("/accounts/login/")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and web.poll() is None, "the web process did not start"
+                    time.sleep(0.2)
+            assert login.status_code == 200
+            assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', login.text)
+            assert any(a.endswith(".css") for a in assets) and any("htmx" in a for a in assets), assets
+            for asset in assets:
+                answer = http.get(asset)
+                assert answer.status_code == 200 and answer.content, asset
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
