@@ -838,7 +838,8 @@ class Sandbox:
             reason = next(
                 (i.get("reason") for i in body["lineItems"] if i.get("reason")), "OUT_OF_STOCK"
             )
-            self._cancel(record, "SELLER_REJECTED", reason)
+            per_line = {i["lineItem"]["id"]: i["reason"] for i in body["lineItems"] if i.get("reason")}
+            self._cancel(record, "SELLER_REJECTED", reason, per_line)
 
     def create_packages(self, shipment_id: str, body: Any) -> None:
         check_body("createPackages", body)
@@ -1310,7 +1311,11 @@ class Sandbox:
                     package["status"] = status
         self._touch(record)
 
-    def _cancel(self, record: Record, kind: str, reason: str) -> None:
+    def _cancel(
+        self, record: Record, kind: str, reason: str, per_line: dict[str, str] | None = None
+    ) -> None:
+        """Cancel every line: with its own reason where `per_line` has one (a seller's rejection
+        names a reason per line), else `reason`, which also becomes the shipment's."""
         now = iso(self._now())
         for line in record.doc["lineItems"]:
             line["cancellations"] = [
@@ -1318,7 +1323,7 @@ class Sandbox:
                     "cancelledQuantity": line["numberOfUnits"],
                     "cancelledTimestamp": now,
                     "cancellationType": kind,
-                    "cancellationReason": reason,
+                    "cancellationReason": (per_line or {}).get(line["shipmentLineItemId"], reason),
                 }
             ]
         record.doc["reason"] = reason

@@ -264,8 +264,10 @@ def test_409_422_and_404_map_to_their_errors(client, sandbox_settings):
 
 def test_429_is_waited_out_on_reads_and_writes(client, sandbox_settings):
     created = sandbox_settings.create_shipment(programme="easy_ship", marketplace="IN")
-    sandbox_settings.faults(operations=["getShipment", "processShipment"], throttle_seconds=0.3)
-    slow = RetryPolicy(attempts=6, initial_wait=0.1, max_wait=0.3, rate_limit_wait=5)
+    client.get_shipment(created["id"])  # the access token first: the storm must meet the calls under test
+    # A one-second storm; the policy outlasts it (about 2.7 s of backoff in all).
+    sandbox_settings.faults(operations=["getShipment", "processShipment"], throttle_seconds=1)
+    slow = RetryPolicy(attempts=10, initial_wait=0.1, max_wait=0.3, rate_limit_wait=5)
     client.retry = slow
     assert client.get_shipment(created["id"]).id == created["id"]
     client.process_shipment(created["id"], "CONFIRM")

@@ -386,3 +386,24 @@ def test_invoice_shape_can_be_forced_for_every_shipment(api, sandbox):
         invoice_shape="pdf",
     )
     assert api.generate_invoice(sid).json()["document"]["format"] == "PLAIN_TEXT"
+
+
+def test_a_rejection_keeps_each_lines_own_reason(api, sandbox):
+    shipment = sandbox.create_shipment(
+        programme="easy_ship", marketplace="IN", skus=["MILTON-THERMO-1000-SS", "TPLINK-ARCHER-C6"]
+    )
+    sid = shipment["id"]
+    first, second = (line["shipmentLineItemId"] for line in shipment["lineItems"])
+    body = {
+        "referenceId": "rej-2",
+        "lineItems": [
+            {"lineItem": {"id": first, "quantity": 1}, "reason": "OUT_OF_STOCK"},
+            {"lineItem": {"id": second, "quantity": 1}, "reason": "CUSTOMER_REQUESTED"},
+        ],
+    }
+    assert api.process_shipment(sid, "REJECT", body).status_code == 204
+    lines = {
+        line["shipmentLineItemId"]: line["cancellations"][0]["cancellationReason"]
+        for line in api.get_shipment(sid).json()["lineItems"]
+    }
+    assert lines == {first: "OUT_OF_STOCK", second: "CUSTOMER_REQUESTED"}

@@ -1,4 +1,3 @@
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -89,25 +88,3 @@ def floor(db):
     f.amazon_call(at=NOW - 10 * M, operation="getShipment", http_status=200, shipment_id=floor.overdue.amazon_id)
     f.amazon_call(at=NOW - 20 * H, operation="getShipments", http_status=429, error_code="QuotaExceeded")
     return floor
-
-
-# --- Browser (real Chromium through Playwright) ----------------------------------------------------
-# Playwright's sync API runs an event loop in the test thread; the ORM is only used for setup and checks.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    return {
-        **browser_context_args,
-        # Playwright's wait_for_function evaluates strings, which our CSP forbids; tests/test_csp_browser.py
-        # checks the pages under the real policy.
-        "bypass_csp": True,
-        "viewport": {"width": 1366, "height": 768}}

@@ -1,7 +1,6 @@
 """A supervisor at the board, in real Chromium against the live server."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,23 +13,11 @@ from fulfillment.shipments.models import ShipmentEvent, Status
 
 from . import factories as f
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "screenshots"
-VIEWPORTS = {"1366x768": {"width": 1366, "height": 768}, "1920x1080": {"width": 1920, "height": 1080}}
-
 pytestmark = [pytest.mark.browser]
 
 
-def _shoot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    for size, viewport in VIEWPORTS.items():
-        page.set_viewport_size(viewport)
-        page.wait_for_timeout(150)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size}.png"), full_page=True)
-    page.set_viewport_size(VIEWPORTS["1366x768"])
-
-
 @pytest.mark.django_db(transaction=True)
-def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(page, live_server, settings):
+def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(page, shoot, live_server, settings):
     settings.CLAIM_LEASE_SECONDS = 3600  # the packer's tab stays "open" for the whole test
     settings.SUPERVISION_REFRESH_SECONDS = 1
     now = timezone.now()
@@ -54,7 +41,7 @@ def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(p
     expect(row).to_contain_text("anna")
     expect(row).to_contain_text("overdue")
     expect(page.locator("svg.sv-chart").first).to_be_visible()
-    _shoot(page, "supervision-board")
+    shoot("supervision-board", full_page=True)
 
     # The board is live: a shipment that falls overdue shows up without a reload.
     f.shipment(now=timezone.now(), ship_by_in=timedelta(minutes=-1), buyer_order_id="171-5550001-0000099")
@@ -67,7 +54,7 @@ def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(p
     expect(page.locator("#timeline")).to_contain_text("Claimed by anna")
     expect(page.locator("#amazon-calls tr.throttled")).to_have_count(2)
     expect(page.locator("#documents")).to_contain_text("Invoice")
-    _shoot(page, "supervision-history")
+    shoot("supervision-history", full_page=True)
 
     page.get_by_role("button", name="Release this shipment").click()
     expect(page.get_by_text(f"Shipment {late.amazon_id} released from anna.")).to_be_visible()
