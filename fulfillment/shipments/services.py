@@ -26,6 +26,7 @@ from fulfillment.amazon.client import get_client
 from fulfillment.amazon.errors import AmazonConflict, AmazonError, AmazonThrottled, LabelUrlExpired
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import SkuBarcode
+from fulfillment.stations.selectors import seller_account_for_location
 
 from . import workflow
 from .models import (
@@ -115,15 +116,15 @@ def _gift_message(gift: schemas.GiftAttributes | None) -> str:
     return decoded if decoded.replace("\n", " ").isprintable() else content
 
 
-def _shipment_values(data: schemas.Shipment) -> dict:
-    """Our Shipment columns from Amazon's shipment."""
+def _shipment_values(data: schemas.Shipment, seller_account: str | None) -> dict:
+    """Our Shipment columns from Amazon's shipment, read with `seller_account` (None: the settings')."""
     raw = data.model_dump(mode="json", by_alias=True, exclude_none=True)
     info, shipping, requirements = data.shipment_info, data.shipping_info, data.shipment_requirements
     recommended = (shipping.recommended_packages or [None])[0]
     lines = data.line_items or []
     cancellations = [c for line in lines for c in (line.cancellations or [])]
     return {
-        "seller_account": getattr(settings, "AMAZON_SELLER_ACCOUNT", ""),
+        "seller_account": seller_account or settings.AMAZON_SELLER_ACCOUNT,
         "location_id": data.location_id,
         "marketplace_id": data.marketplace_attributes.marketplace_id,
         "channel_name": data.marketplace_attributes.channel_name,
@@ -161,13 +162,14 @@ def _shipment_values(data: schemas.Shipment) -> dict:
     }
 
 
-def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", force: bool = False) -> Shipment:
+def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", force: bool = False,
+                    seller_account: str | None = None) -> Shipment:
     """Write Amazon's view of a shipment (and its line items and packages) into our tables.
 
     A page older than what we hold is ignored unless `force` (getShipment is always the truth).
     Status changes and cancellations are recorded as events; a cancellation releases the
     shipment's serial numbers and ends its waiting steps."""
-    values = _shipment_values(data)
+    values = _shipment_values(data, seller_account)
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().filter(amazon_id=data.id).first()
         if shipment is None:
@@ -232,7 +234,8 @@ def _line_item_values(line: schemas.ShipmentLineItem) -> dict:
     }
 
 
-def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str = "sync") -> dict[str, str | None]:
+def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str = "sync",
+                        seller_account: str | None = None) -> dict[str, str | None]:
     """Store one getShipments page in one transaction. Returns each shipment's status before, None
     for a new one. Shipments we do not hold yet (all of them on a location's first sync) are
     written in bulk; the ones we hold go through `upsert_shipment`, which records what changed."""
@@ -240,24 +243,26 @@ def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str 
     try:
         with transaction.atomic():
             before = dict(Shipment.objects.filter(amazon_id__in=[d.id for d in page]).values_list("amazon_id", "status"))
-            _create_shipments([d for d in page if d.id not in before], user=user, source=source)
+            _create_shipments([d for d in page if d.id not in before], user=user, source=source,
+                              seller_account=seller_account)
             for data in page:
                 if data.id in before:
-                    upsert_shipment(data, user=user, source=source)
+                    upsert_shipment(data, user=user, source=source, seller_account=seller_account)
     except IntegrityError:  # a refresh stored one of the new shipments meanwhile: one by one then
         before = {}
         with transaction.atomic():
             for data in page:
                 before[data.id] = Shipment.objects.filter(amazon_id=data.id).values_list("status", flat=True).first()
-                upsert_shipment(data, user=user, source=source)
+                upsert_shipment(data, user=user, source=source, seller_account=seller_account)
     return {data.id: before.get(data.id) for data in page}
 
 
-def _create_shipments(new: list[schemas.Shipment], *, user, source: str) -> None:
+def _create_shipments(new: list[schemas.Shipment], *, user, source: str, seller_account: str | None) -> None:
     """Insert shipments we have never seen, with their line items and history, in a few queries."""
     if not new:
         return
-    created = Shipment.objects.bulk_create([Shipment(amazon_id=d.id, **_shipment_values(d)) for d in new])
+    created = Shipment.objects.bulk_create([Shipment(amazon_id=d.id, **_shipment_values(d, seller_account))
+                                            for d in new])
     if any(shipment.pk is None for shipment in created):  # a database that returns no ids from bulk inserts
         ids = dict(Shipment.objects.filter(amazon_id__in=[d.id for d in new]).values_list("amazon_id", "pk"))
         for shipment in created:
@@ -335,11 +340,20 @@ def refresh_shipment(shipment_id: str, *, user=None, client=None) -> Shipment:
 
     Raises AmazonError (with `.packer_message`) when Amazon cannot be read."""
     if client is None:
-        with get_client() as own:
-            data = own.get_shipment(shipment_id)
-    else:
-        data = client.get_shipment(shipment_id)
-    return upsert_shipment(data, user=user, source="refresh", force=True)
+        known = Shipment.objects.filter(amazon_id=shipment_id).values_list("seller_account", flat=True).first()
+        with get_client(seller_account_named(known)) as own:
+            return refresh_shipment(shipment_id, user=user, client=own)
+    data = client.get_shipment(shipment_id)
+    return upsert_shipment(data, user=user, source="refresh", force=True, seller_account=client.credentials.seller_account)
+
+
+def seller_account_named(name: str | None):
+    """The SellerAccount a shipment was read with, or None when that was the settings' account."""
+    from fulfillment.accounts.models import SellerAccount
+
+    if not name or name == settings.AMAZON_SELLER_ACCOUNT:
+        return None
+    return SellerAccount.objects.filter(name=name).first()
 
 
 @dataclass
@@ -363,7 +377,7 @@ def sync_location(location_id: str, *, user=None, statuses=SYNC_STATUSES, page_s
     since = state.last_synced_at - overlap if state.last_synced_at else None
     result = SyncResult(location_id=location_id)
     try:
-        with get_client() as client:
+        with get_client(seller_account_for_location(location_id)) as client:
             for status in statuses:
                 after = since
                 if after is None and status in workflow.CLOSED_STATUSES:
@@ -371,7 +385,7 @@ def sync_location(location_id: str, *, user=None, statuses=SYNC_STATUSES, page_s
                 pages = client.iter_shipment_pages(status=status, location_id=location_id,
                                                    last_updated_after=after, max_results=page_size)
                 for page in pages:
-                    before = store_shipment_page(page, user=user)
+                    before = store_shipment_page(page, user=user, seller_account=client.credentials.seller_account)
                     now = dict(Shipment.objects.filter(amazon_id__in=before).values_list("amazon_id", "status"))
                     for amazon_id, old in before.items():
                         result.seen += 1
@@ -666,7 +680,7 @@ def _run_held_step(step_id: int) -> ShipmentStep:
         step.save(update_fields=["status", "started_at", "attempts", "updated_at"])
     user = step.requested_by
     try:
-        with get_client() as client:
+        with get_client(seller_account_named(step.shipment.seller_account)) as client:
             if resumed and _already_done(step, client):
                 return _finish(step, {"recovered": True}, user)
             return _finish(step, _run_handler(step, client), user)

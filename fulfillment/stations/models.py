@@ -13,6 +13,11 @@ class Station(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="Shown for pickup windows and ship-by times.")
     printer_host = models.CharField(max_length=255, blank=True, help_text="Zebra printer for ZPL labels (raw TCP).")
     printer_port = models.PositiveIntegerField(default=9100)
+    # A location belongs to one seller: its stations name the account Packbench reaches Amazon with.
+    seller_account = models.ForeignKey(
+        "accounts.SellerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="stations",
+        help_text="Empty: the account of the settings (AMAZON_LWA_* variables).",
+    )
 
     class Meta:
         ordering = ["name"]

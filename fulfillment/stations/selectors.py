@@ -13,3 +13,10 @@ def station_for_request(request):
     # A floor with a single station needs no choice.
     stations = list(Station.objects.all()[:2])
     return stations[0] if len(stations) == 1 else None
+
+
+def seller_account_for_location(location_id: str):
+    """The active SellerAccount of the location's stations, or None for the settings' account."""
+    station = (Station.objects.filter(location_id=location_id, seller_account__active=True)
+               .select_related("seller_account").order_by("pk").first())
+    return station.seller_account if station else None

@@ -290,3 +290,35 @@ def test_a_page_of_new_shipments_is_stored_in_a_few_queries_and_the_same_as_one_
     again = services.store_shipment_page(page)
     assert again == {data.id: "ACCEPTED" for data in page}
     assert ShipmentEvent.objects.filter(shipment__amazon_id__in=list(before)).count() == len(page)
+
+
+def test_a_location_whose_stations_name_a_seller_account_is_read_and_worked_with_it(
+        amazon, packer, django_capture_on_commit_callbacks):
+    """Several sellers on one floor: the account an admin entered reaches Amazon for the locations of
+    its stations (calls, rate-limit buckets and stored shipments carry its name); other locations
+    keep the settings' account."""
+    from django.conf import settings
+
+    from fulfillment.accounts.models import SellerAccount
+    from fulfillment.amazon.models import AmazonCall
+    from fulfillment.stations.models import Station
+    from tests.conftest import SANDBOX_DEV_CREDENTIALS as creds
+
+    acme = SellerAccount.objects.create(
+        name="acme-in", endpoint=amazon.url, token_url=amazon.token_url, lwa_client_id=creds["AMAZON_LWA_CLIENT_ID"],
+        lwa_client_secret=creds["AMAZON_LWA_CLIENT_SECRET"], refresh_token=creds["AMAZON_LWA_REFRESH_TOKEN"])
+    Station.objects.create(name="Acme 1", location_id="SANDBOX-LOC-2", seller_account=acme)
+    Station.objects.create(name="Own 1", location_id="SANDBOX-LOC-1")
+
+    assert services.sync_location("SANDBOX-LOC-2").created > 0
+    assert services.sync_location("SANDBOX-LOC-1").created > 0
+    accounts = dict(Shipment.objects.values_list("location_id", "seller_account").distinct())
+    assert accounts == {"SANDBOX-LOC-2": "acme-in", "SANDBOX-LOC-1": settings.AMAZON_SELLER_ACCOUNT}
+    pages = AmazonCall.objects.filter(operation="getShipments").values_list("seller_account", flat=True)
+    assert set(pages) == {"acme-in", settings.AMAZON_SELLER_ACCOUNT}
+
+    shipment = Shipment.objects.filter(location_id="SANDBOX-LOC-2", status="ACCEPTED").first()
+    run(shipment, Kind.CONFIRM, packer, capture=django_capture_on_commit_callbacks)
+    calls = AmazonCall.objects.filter(shipment_id=shipment.amazon_id, operation__in=["processShipment", "getShipment"])
+    assert set(calls.values_list("seller_account", flat=True)) == {"acme-in"}
+    assert shipment.status == "CONFIRMED" and shipment.seller_account == "acme-in"
