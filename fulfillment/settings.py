@@ -184,9 +184,10 @@ CELERY_TIMEZONE = "UTC"
 # Redis may start after the worker, or restart under it: keep trying instead of exiting.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-# On a lost broker connection the unacknowledged messages are delivered again: stop the running
-# copies (a step's PostgreSQL lock and re-read keep the redelivered one from writing twice).
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On a lost broker connection the unacknowledged messages are delivered again. The running step goes
+# on: its PostgreSQL lock makes the redelivered copy a no-op, where cancelling it would leave the step
+# waiting out its lease before the reconciler hands it on.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 SHIPMENT_SYNC_INTERVAL_SECONDS = _setting("SHIPMENT_SYNC_INTERVAL_SECONDS", env.int, 30)
 # Incremental syncs ask for changes since the last sync minus this overlap (clock skew, late writes).
 SHIPMENT_SYNC_OVERLAP_SECONDS = _setting("SHIPMENT_SYNC_OVERLAP_SECONDS", env.int, 120)
