@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page but login needs a signed-in user; views opt out with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "fulfillment.stations.middleware.StationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

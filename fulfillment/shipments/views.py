@@ -28,7 +28,6 @@ from fulfillment.claims.selectors import live_claim
 from fulfillment.claims.services import assert_can_act
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
-from fulfillment.stations.selectors import station_for_request
 
 from . import selectors, services, tasks, workflow
 from .forms import (
@@ -92,7 +91,7 @@ def station_view(view=None, *, claim=True):
             acting = request.method == "POST"
             if not has_role(request.user, *(PACKING_ROLES if acting else STATION_ROLES)):
                 raise PermissionDenied
-            station = station_for_request(request)
+            station = request.station
             if station is None:
                 return _choose_station(request)
             if amazon_id is None:

@@ -16,7 +16,6 @@ from fulfillment.documents.models import Document
 from fulfillment.printers.zebra import PrinterError
 from fulfillment.shipments.models import Shipment
 from fulfillment.shipments.workflow import ShipmentError
-from fulfillment.stations.selectors import station_for_request
 
 from . import charts, selectors
 from .forms import BoardFilterForm
@@ -113,7 +112,7 @@ def document(request, pk):
 def reprint(request, pk):
     doc = get_object_or_404(Document.objects.select_related("shipment", "package").defer("printable_pdf"), pk=pk)
     try:
-        done = reprint_document(doc, station=station_for_request(request), by_user=request.user)
+        done = reprint_document(doc, station=request.station, by_user=request.user)
     except (ShipmentError, PrinterError) as exc:
         messages.error(request, f"Not printed: {exc.packer_message}")
         return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)

@@ -240,6 +240,37 @@ def test_seller_flex_fast_path_pack_and_label(packer_page, live_server, sandbox,
     assert Shipment.objects.get(pk=shipment.pk).packages.filter(shipped_at__lte=timezone.now()).count() == 1
 
 
+def test_easy_ship_png_label_through_pack_and_label_prints_from_the_browser(packer_page, live_server, sandbox,
+                                                                            print_spy, shoot):
+    """A PNG label (Amazon's third label format) cannot go to the Zebra as it is: Pack & label stores
+    it, the page prints it as a PDF page, and printing counts so the packer can mark it shipped."""
+    page = packer_page
+    shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["MILTON-THERMO-1000-SS"], units=1,
+                    label_format="PNG")
+    _open_by_scan(page, live_server, shipment.amazon_id)
+    page.get_by_role("button", name="Small box").click()
+    page.locator("#fp-weight").fill("480")
+    _press(page, "PACK_AND_LABEL")
+    expect(page.locator("[data-fast-path=done]")).to_contain_text("they print from the shipment page",
+                                                                   timeout=STEP_TIMEOUT)
+    _wait_status(page, "SHIPLABEL_GENERATED")
+    labels = _stored_label_matches_sandbox(sandbox, shipment)
+    assert [label[:8] for label in labels] == [b"\x89PNG\r\n\x1a\n"]
+    steps = [s.kind for s in shipment.steps.exclude(kind="REFRESH").order_by("created_at", "id")]
+    assert steps == ["CONFIRM", "CREATE_PACKAGES", "SHIPPING_OPTIONS", "INVOICE", "LABELS"]
+    _press(page, "PRINT_ALL")
+    expect(page.locator("iframe.print-frame")).to_have_count(1)
+    page.wait_for_function("(window.__printed || []).length === 1")
+    printed = page.request.get(live_server.url + print_spy()[0])
+    assert printed.ok and printed.headers["content-type"] == "application/pdf" and printed.body().startswith(b"%PDF-")
+    shoot("43-png-label-printed")
+    page.reload()
+    expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
+    _press(page, "SHIP")
+    _wait_status(page, "SHIPPED")
+    assert sandbox.state(shipment.amazon_id)["shipment"]["status"] == "SHIPPED"
+
+
 def test_pack_and_label_progress_follows_the_worker_step_by_step(page, live_server, sandbox_settings, station,
                                                                  settings, monkeypatch, label_printer, shoot):
     queued = []

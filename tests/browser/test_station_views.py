@@ -2,7 +2,7 @@
 that every input is kept or refused with words. The browser tests drive the real flow."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -294,3 +294,15 @@ def test_documents_open_inline_in_our_own_print_frame(packer):
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     other = factories.shipment()
     assert packer.get(reverse("shipments:document_pdf", args=[other.amazon_id, invoice.pk])).status_code == 404
+
+
+def test_every_time_on_the_shipment_page_reads_in_the_stations_clock(packer, settings):
+    """Regression: the ship-by read in the station's zone while the history and the claim bar read in
+    the server's, on the same page."""
+    settings.TIME_ZONE = "UTC"
+    made = factories.shipment(status="CONFIRMED")
+    event = services.record_event(made, "NOTE", "Checked the box.")
+    at = datetime(2026, 11, 23, 19, 0, 53, tzinfo=UTC)
+    type(event).objects.filter(pk=event.pk).update(created_at=at)
+    html = packer.get(reverse("shipments:body", args=[made.amazon_id]), HTTP_HX_REQUEST="true").content.decode()
+    assert "00:30:53" in html and "19:00:53" not in html  # Asia/Kolkata is UTC+5:30
