@@ -122,8 +122,9 @@ class PackageForm(forms.Form):
                 cleaned[field_name] = value.strip().upper()
             if field_name.startswith("serial_") and value:
                 cleaned[field_name] = value.strip()
-        if not any(cleaned.get(f"qty_{line.line_item_id}") for line in self.line_items):
-            raise ValidationError("Put at least one unit in this package, or remove the package.")
+        if not any(cleaned.get(f"qty_{line.line_item_id}") or cleaned.get(f"pieces_{line.line_item_id}")
+                   for line in self.line_items):
+            raise ValidationError("Put at least one unit (or pieces of one) in this package, or remove the package.")
         return cleaned
 
     # --- For the template -------------------------------------------------------------------
@@ -151,7 +152,8 @@ class PackageForm(forms.Form):
         for line in self.line_items:
             lid = line.line_item_id
             quantity = data.get(f"qty_{lid}") or 0
-            if not quantity:
+            # Pieces without units: a box with part of a multi-piece unit counted in another box.
+            if not quantity and not (line.piece_type == "MULTIPLE" and data.get(f"pieces_{lid}")):
                 continue
             items.append(PackageItemInput(
                 line_item_id=lid,

@@ -445,8 +445,10 @@ def validate_packages(
             if item.line_item_id in seen_lines:
                 problems.append(f"{where} {sku} is listed twice; enter it once with its total quantity.")
             seen_lines.add(item.line_item_id)
-            if not isinstance(item.quantity, int) or item.quantity < 1:
-                problems.append(f"{where} the quantity of {sku} must be at least 1.")
+            # A multi-piece unit is counted in one of its boxes; its other boxes hold 0 units and pieces.
+            least = 0 if line.piece_type == "MULTIPLE" else 1
+            if not isinstance(item.quantity, int) or item.quantity < least:
+                problems.append(f"{where} the quantity of {sku} must be at least {least}.")
                 continue
             units_packed[item.line_item_id] += item.quantity
             problems.extend(_item_problems(where, line, item))
@@ -463,8 +465,6 @@ def validate_packages(
             problems.append(f"{where} apply and enter the hazmat labels {', '.join(sorted(hazmat_required - labels))}.")
     for line_id, line in lines.items():
         expected = line.number_of_units - line.cancelled_quantity
-        if line.piece_type == "MULTIPLE":
-            continue  # a multi-piece unit spans several packages; its quantity is checked per package
         if units_packed[line_id] != expected:
             problems.append(
                 f"{line.merchant_sku}: {units_packed[line_id]} of {expected} units are in packages; "

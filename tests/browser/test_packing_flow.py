@@ -271,6 +271,49 @@ def test_easy_ship_png_label_through_pack_and_label_prints_from_the_browser(pack
     assert sandbox.state(shipment.amazon_id)["shipment"]["status"] == "SHIPPED"
 
 
+def test_a_multi_piece_item_packed_in_two_boxes_gets_a_zpl_label_per_box(packer_page, live_server, sandbox,
+                                                                          label_printer, shoot):
+    """A desk that ships in three cartons: one unit spread over two packages (two pieces, then one),
+    each package its own ZPL label at the station's printer."""
+    page = packer_page
+    shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["WKFLD-DT6-OAK"], units=1)
+    assert shipment.multi_piece
+    _open_by_scan(page, live_server, shipment.amazon_id)
+    _press(page, "CONFIRM")
+    _wait_status(page, "CONFIRMED")
+    page.get_by_role("button", name="Skip scanning and pack").click()
+    form = page.locator("#packages-form")
+    line = shipment.line_items.get().line_item_id
+    _press(page, "ADD_PACKAGE")
+    expect(page.get_by_role("heading", name="Package 2", exact=True)).to_be_visible()
+    for n, (units, pieces, weight) in enumerate((("1", "2", "26000"), ("0", "1", "13000"))):
+        card = form.locator(f"[data-package-index='{n}']")
+        card.locator(f"input[name='pkg-{n}-qty_{line}']").fill(units)
+        card.locator(f"input[name='pkg-{n}-pieces_{line}']").fill(pieces)
+        card.get_by_role("button", name="Medium box").click()
+        card.locator(f"input[name='pkg-{n}-weight']").fill(weight)
+    shoot("33-multi-piece-packages")
+    _press(page, "SAVE_PACKAGES")
+    _wait_status(page, "PACKAGE_CREATED")
+    at_amazon = sandbox.state(shipment.amazon_id)["shipment"]["packages"]
+    assert sorted(item["pieces"] for p in at_amazon for item in p["packageLineItems"]) == [1, 2]
+
+    _press(page, "SHIPPING_OPTIONS")
+    _wait_status(page, "PICKUP_SLOT_RETRIEVED")
+    _press(page, "INVOICE")  # the recommended shipping option is preselected
+    _wait_status(page, "INVOICE_GENERATED")
+    _press(page, "LABELS")
+    _wait_status(page, "SHIPLABEL_GENERATED")
+    labels = _stored_label_matches_sandbox(sandbox, shipment)
+    assert len(labels) == 2 and all(label.lstrip().startswith(b"^XA") for label in labels)
+    _press(page, "PRINT_ALL")
+    expect(page.locator("[data-print-result=ok]").first).to_be_visible()
+    assert sorted(label_printer.jobs) == sorted(labels)
+    _press(page, "SHIP")
+    _wait_status(page, "SHIPPED")
+    assert sandbox.state(shipment.amazon_id)["shipment"]["status"] == "SHIPPED"
+
+
 def test_pack_and_label_progress_follows_the_worker_step_by_step(page, live_server, sandbox_settings, station,
                                                                  settings, monkeypatch, label_printer, shoot):
     queued = []

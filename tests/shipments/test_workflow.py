@@ -253,5 +253,8 @@ def test_multi_piece_item_spans_packages_with_pieces():
     shipment.line_items.update(piece_type="MULTIPLE")
     no_pieces = workflow.validate_packages(shipment, [box([PackageItemInput("1", 1)]), box([PackageItemInput("1", 1)])])
     assert any("how many pieces" in p for p in no_pieces)
-    ok = [box([PackageItemInput("1", 1, pieces=2)]), box([PackageItemInput("1", 1, pieces=1)])]
+    # Amazon counts units and pieces apart: the unit is in one box, its other box holds pieces only.
+    ok = [box([PackageItemInput("1", 1, pieces=2)]), box([PackageItemInput("1", 0, pieces=1)])]
     assert workflow.validate_packages(shipment, ok) == []
+    twice = [box([PackageItemInput("1", 1, pieces=2)]), box([PackageItemInput("1", 1, pieces=1)])]
+    assert any("2 of 1 units" in p for p in workflow.validate_packages(shipment, twice))
