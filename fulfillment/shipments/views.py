@@ -478,11 +478,14 @@ def packages(request, station, shipment):
 
 
 def _with_focus(formset):
-    """Where the cursor starts: the first field in error, else the first empty serial number
-    (marked in the template), else the first package's weight."""
+    """Where the cursor starts: the first field in error (a package's first quantity when the
+    package as a whole is wrong, e.g. empty), else the first empty serial number (marked in the
+    template), else the first package's weight."""
     if formset.is_bound and formset.total_error_count():
         for form in formset.forms:
             wrong = next((name for name in form.errors if name in form.fields), None)
+            if wrong is None and form.non_field_errors():
+                wrong = next((name for name in form.fields if name.startswith("qty_")), None)
             if wrong:
                 form.fields[wrong].widget.attrs["data-scan-focus"] = ""
                 return formset

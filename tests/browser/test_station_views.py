@@ -213,6 +213,17 @@ def test_adding_a_package_keeps_the_first_one_and_splits_units(packer):
     assert ShipmentStep.objects.filter(shipment=made, kind="CREATE_PACKAGES").exists()
 
 
+def test_an_empty_package_is_refused_with_the_cursor_on_its_units(packer):
+    made = factories.shipment(status="CONFIRMED", lines=(("MUG", 2),))
+    data = _package_post(made, **{"pkg-TOTAL_FORMS": "2", "pkg-0-qty_1": "2", "pkg-1-qty_1": "0",
+                                  "pkg-1-length": "30", "pkg-1-width": "20", "pkg-1-height": "10",
+                                  "pkg-1-dimension_unit": "CM", "pkg-1-weight": "300", "pkg-1-weight_unit": "G"})
+    html = packer.post(reverse("shipments:packages", args=[made.amazon_id]), data, **HX).content.decode()
+    assert "Put at least one unit" in html and not Package.objects.filter(shipment=made).exists()
+    focused = re.findall(r'<input[^>]*data-scan-focus[^>]*>', html)
+    assert len(focused) == 1 and 'name="pkg-1-qty_1"' in focused[0]
+
+
 def test_fast_path_offers_pack_and_label_with_box_presets(packer):
     BoxPreset.objects.create(name="Small box", length=20, width=15, height=10)
     made = factories.shipment(recommended_length=21, recommended_width=16, recommended_height=9,
