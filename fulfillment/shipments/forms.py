@@ -152,8 +152,8 @@ class PackageForm(forms.Form):
         for line in self.line_items:
             lid = line.line_item_id
             quantity = data.get(f"qty_{lid}") or 0
-            # Pieces without units: a box with part of a multi-piece unit counted in another box.
-            if not quantity and not (line.piece_type == "MULTIPLE" and data.get(f"pieces_{lid}")):
+            # Pieces without units (multi-piece lines only have the field): part of a unit counted in another box.
+            if not quantity and not data.get(f"pieces_{lid}"):
                 continue
             items.append(PackageItemInput(
                 line_item_id=lid,

@@ -173,10 +173,6 @@ def alert(filters: BoardFilters, which: str, now=None, limit=LIST_LIMIT) -> dict
     return {"rows": rows[:limit], "count": rows[0].matching if rows else 0}
 
 
-def alert_list(filters: BoardFilters, which: str, now=None, limit=LIST_LIMIT) -> list[Shipment]:
-    return alert(filters, which, now, limit)["rows"]
-
-
 def headline_counts(filters: BoardFilters, now=None, *, status_table: dict | None = None,
                     alerts: dict | None = None) -> dict[str, int]:
     """Total and open (from the status table), overdue, at risk, stuck and cancelled-after-confirmation
@@ -314,14 +310,6 @@ def throughput(filters: BoardFilters, now=None) -> dict:
         hour += timedelta(hours=1)
     per_packer = [{"packer": packer, "n": n} for packer, n in sorted(by_packer.items(), key=lambda p: (-p[1], p[0]))]
     return {"per_hour": per_hour, "per_packer": per_packer}
-
-
-def throughput_per_hour(filters: BoardFilters, now=None) -> list[dict]:
-    return throughput(filters, now)["per_hour"]
-
-
-def throughput_per_packer(filters: BoardFilters, now=None) -> list[dict]:
-    return throughput(filters, now)["per_packer"]
 
 
 # --- Board choices ------------------------------------------------------------------------------

@@ -317,3 +317,16 @@ def test_every_time_on_the_shipment_page_reads_in_the_stations_clock(packer, set
     type(event).objects.filter(pk=event.pk).update(created_at=at)
     html = packer.get(reverse("shipments:body", args=[made.amazon_id]), HTTP_HX_REQUEST="true").content.decode()
     assert "00:30:53" in html and "19:00:53" not in html  # Asia/Kolkata is UTC+5:30
+
+
+@pytest.mark.parametrize("zone, shown", [("Asia/Kolkata", "Mon 23 Nov 15:30"), ("UTC", "Mon 23 Nov 10:00"),
+                                         ("Not/AZone", "Mon 23 Nov 10:00")])
+def test_ship_by_shows_in_the_stations_zone_through_the_date_filter(packer, station, settings, zone, shown):
+    """Regression: `|date` converted the station's time back to the server's zone, so a column
+    headed "Ship by (Asia/Kolkata)" showed UTC. An unknown zone name shows UTC."""
+    settings.TIME_ZONE = "America/New_York"  # the server's zone must not leak into the page
+    Station.objects.filter(pk=station.pk).update(timezone=zone)
+    factories.shipment(ship_by=datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    html = packer.get(reverse("shipments:queue_list"), **HX).content.decode()
+    assert f'<div class="sub">{shown}</div>' in html
+

@@ -23,7 +23,7 @@ def test_headline_counts(floor):
 
 
 def test_alert_lists_name_the_shipments(floor):
-    ids = lambda which: [s.amazon_id for s in selectors.alert_list(BoardFilters(), which, NOW)]  # noqa: E731
+    ids = lambda which: [s.amazon_id for s in selectors.alert(BoardFilters(), which, NOW)["rows"]]  # noqa: E731
     assert ids("overdue") == [floor.overdue.amazon_id]
     assert ids("at_risk") == [floor.at_risk_soon.amazon_id, floor.at_risk_edge.amazon_id]  # soonest first
     assert ids("stuck") == [floor.stuck.amazon_id]
@@ -36,7 +36,7 @@ def test_the_windows_come_from_settings(floor, settings):
     counts = selectors.headline_counts(BoardFilters(), NOW)
     assert counts["at_risk"] == 1  # only the one due in 30 min
     # The overdue one entered ACCEPTED 10 min ago: still fine; on_time changed 1 h ago: now stuck.
-    assert [s.amazon_id for s in selectors.alert_list(BoardFilters(), "stuck", NOW)] == [
+    assert [s.amazon_id for s in selectors.alert(BoardFilters(), "stuck", NOW)["rows"]] == [
         floor.stuck.amazon_id, floor.on_time.amazon_id,
     ]
 
@@ -70,10 +70,10 @@ def test_finished_shipments_count_for_the_last_days_only(floor, settings):
     assert table["open"] == 6 and table["grand_total"] == 13  # the old open one counts
     counts = selectors.headline_counts(BoardFilters(), NOW)
     assert counts["total"] == 13 and counts["cancelled_after_confirmation"] == 1
-    assert [s.amazon_id for s in selectors.alert_list(BoardFilters(), "cancelled_after_confirmation", NOW)] == [
+    assert [s.amazon_id for s in selectors.alert(BoardFilters(), "cancelled_after_confirmation", NOW)["rows"]] == [
         floor.cancelled_confirmed.amazon_id,
     ]
-    assert open_for_weeks.amazon_id in [s.amazon_id for s in selectors.alert_list(BoardFilters(), "stuck", NOW)]
+    assert open_for_weeks.amazon_id in [s.amazon_id for s in selectors.alert(BoardFilters(), "stuck", NOW)["rows"]]
 
     settings.SUPERVISION_FINISHED_DAYS = 10
     assert selectors.status_counts(BoardFilters(), NOW)["finished"] == 6 + 2  # today's and the delivered one
@@ -99,16 +99,16 @@ def test_amazon_errors_in_the_last_twelve_hours_with_throttling_apart(floor):
 
 
 def test_throughput_per_hour_and_per_packer(floor):
-    series = selectors.throughput_per_hour(BoardFilters(), NOW)
+    series = selectors.throughput(BoardFilters(), NOW)["per_hour"]
     assert len(series) == 13 and series[0]["hour"].hour == 0 and series[-1]["hour"].hour == 12
     assert {p["hour"].hour: p["n"] for p in series if p["n"]} == {9: 2, 11: 1}
-    assert selectors.throughput_per_packer(BoardFilters(), NOW) == [{"packer": "anna", "n": 2}, {"packer": "ben", "n": 1}]
+    assert selectors.throughput(BoardFilters(), NOW)["per_packer"] == [{"packer": "anna", "n": 2}, {"packer": "ben", "n": 1}]
 
 
 def test_a_day_filter_shows_that_day(floor):
     yesterday = BoardFilters(day=date(2026, 3, 9))
-    assert [p["n"] for p in selectors.throughput_per_hour(yesterday, NOW) if p["n"]] == [1]  # the old shipment, 10:30
-    assert selectors.throughput_per_packer(yesterday, NOW) == [{"packer": "ben", "n": 1}]
+    assert [p["n"] for p in selectors.throughput(yesterday, NOW)["per_hour"] if p["n"]] == [1]  # the old shipment, 10:30
+    assert selectors.throughput(yesterday, NOW)["per_packer"] == [{"packer": "ben", "n": 1}]
     # Ship-by on 10 March: every shipment but the old one (ship-by 9 March 06:30).
     assert selectors.headline_counts(BoardFilters(day=date(2026, 3, 10)), NOW)["total"] == 10
 
@@ -119,7 +119,7 @@ def test_filters_narrow_every_panel(floor):
         "total": 3, "open": 1, "overdue": 0, "at_risk": 1, "stuck": 0, "cancelled_after_confirmation": 1,
     }
     assert selectors.amazon_errors(loc2, NOW)["total"] == 1  # createPackages for the LOC-2 shipment
-    assert selectors.throughput_per_packer(loc2, NOW) == [{"packer": "ben", "n": 1}]
+    assert selectors.throughput(loc2, NOW)["per_packer"] == [{"packer": "ben", "n": 1}]
     flex = BoardFilters(programme=Programme.SELLER_FLEX)
     assert [s.amazon_id for s in selectors.filtered_shipments(flex)] == [floor.stuck.amazon_id]
     shipped = BoardFilters(status=Status.SHIPPED)

@@ -5,10 +5,8 @@ inclusion tags or includes: the queue draws all four on every row, every 10 seco
 they cost twice as much (≈ 60 µs a row against 30)."""
 
 from datetime import UTC
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
-from django.templatetags.tz import do_timezone
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -90,20 +88,6 @@ def flags(shipment):
         shown.append(("flag-exchange", _TYPE_FLAGS[shipment.shipment_type]))
     return format_html('<div class="flags">{}</div>',
                        format_html_join("", '<span class="flag {}">{}</span>', shown))
-
-
-@register.filter
-def in_zone(value, zone_name):
-    """A time in the station's timezone (pickup windows, ship-by). Django's own `timezone` filter
-    does the converting: it marks the value so that `|date` does not convert it back to the
-    server's zone. An unknown zone name shows UTC rather than nothing."""
-    if value is None:
-        return None
-    try:
-        zone = ZoneInfo(zone_name or "UTC")
-    except ZoneInfoNotFoundError:
-        zone = UTC
-    return do_timezone(value, zone)
 
 
 @register.filter
