@@ -180,7 +180,7 @@ def _user(role):
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     """Nothing is queued for a worker: no Amazon step, no sync (and no sync mark left behind)."""
-    monkeypatch.setattr(services, "_enqueue", lambda step_id: None)
+    monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
     monkeypatch.setattr(tasks.sync_location_task, "delay", lambda location_id: None)
     yield
     cache.delete_many(["shipments:sync:LOC", "shipments:sync-asked:LOC"])

@@ -317,7 +317,7 @@ def test_a_multi_piece_item_packed_in_two_boxes_gets_a_zpl_label_per_box(packer_
 def test_pack_and_label_progress_follows_the_worker_step_by_step(page, live_server, sandbox_settings, station,
                                                                  settings, monkeypatch, label_printer, shoot):
     queued = []
-    monkeypatch.setattr(services, "_enqueue", queued.append)  # the test plays the worker
+    monkeypatch.setattr(services.steps, "enqueue_step", queued.append)  # the test plays the worker
     settings.AMAZON_RATE_LIMITS = {"*": "100/100"}
     shipment = _add(sandbox_settings, programme="seller_flex", marketplace="IN", skus=["MILTON-THERMO-1000-SS"],
                     units=1, label_format="ZPL")
@@ -390,7 +390,7 @@ def test_an_amazon_error_shows_what_to_do_and_the_step_can_be_retried(packer_pag
 def test_the_page_follows_a_step_the_worker_runs_and_a_double_click_sends_once(page, live_server, sandbox_settings,
                                                                                 station, settings, monkeypatch, shoot):
     queued = []
-    monkeypatch.setattr(services, "_enqueue", queued.append)  # the test plays the worker
+    monkeypatch.setattr(services.steps, "enqueue_step", queued.append)  # the test plays the worker
     settings.AMAZON_RATE_LIMITS = {"*": "100/100"}
     shipment = _add(sandbox_settings, programme="easy_ship", marketplace="IN", skus=["CAMEL-ACRYLIC-24SET"])
     sign_in_at_station(page, live_server, make_packer(), station.name)

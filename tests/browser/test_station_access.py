@@ -29,7 +29,7 @@ HELD = "anna is working on this shipment. Pick another one from the queue, or as
 
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda step_id: None)
+    monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
 
 
 @pytest.fixture
@@ -270,7 +270,7 @@ def test_the_page_waits_between_chain_steps_then_prints_browser_labels_once(ben)
     waiting = ben.get(body, **HX).content.decode()
     # The step is done but the chain has not said how it ended: look again in a second.
     assert 'data-fast-path="running"' in waiting and 'hx-trigger="load delay:1s"' in waiting
-    services._end_chain(made, None, "Pack & label done: labels stored; they print from the shipment page.", done=True,
+    services.end_chain(made, None, "Pack & label done: labels stored; they print from the shipment page.", done=True,
                         browser_labels=[label.pk])
     done = ben.get(body, **HX).content.decode()
     pdf = reverse("shipments:document_pdf", args=[made.amazon_id, label.pk]) + "?printed=1"

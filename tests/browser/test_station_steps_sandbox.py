@@ -30,7 +30,7 @@ def worker(monkeypatch, django_capture_on_commit_callbacks):
     """Plays the Celery worker: `worker(ask)` calls `ask()` (which requests a step), then runs every
     queued step in order, including those a finished step queues. Returns the steps it ran."""
     queued = []
-    monkeypatch.setattr(services, "_enqueue", queued.append)
+    monkeypatch.setattr(services.steps, "enqueue_step", queued.append)
 
     def work(ask):
         with django_capture_on_commit_callbacks(execute=True):  # the test's transaction never commits

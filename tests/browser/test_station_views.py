@@ -27,7 +27,7 @@ HX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     """Steps stay PENDING: these tests look at the screens, not at Amazon."""
-    monkeypatch.setattr(services, "_enqueue", lambda step_id: None)
+    monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""Pack & label (the fast path).
+
+The packer confirms box and weight once; the worker then runs confirm, packages, options, invoice
+and labels one after the other and prints ZPL labels at the packer's station. The chain lives on
+the steps (payload "chain"), so it carries on with the browser closed. Every stop short of a
+requested next step is written to the history as an event with data "chain_ended".
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fulfillment.documents.models import Document
+
+from .. import workflow
+from ..models import Shipment, ShipmentEvent, ShipmentStep
+from ..workflow import PackageInput, PackageItemInput, PackageValidationError, ShipmentError
+from . import steps
+from .events import record_event
+from .packages import save_packages
+from .printing import print_label
+
+logger = logging.getLogger(__name__)
+
+Kind = ShipmentStep.Kind
+
+
+# --- Pack & label (the fast path) ------------------------------------------------------------------
+# The packer confirms box and weight once; the worker then runs confirm, packages, options, invoice
+# and labels one after the other and prints ZPL labels at the packer's station. The chain lives on
+# the steps (payload "chain"), so it carries on with the browser closed. Every stop short of a
+# requested next step is written to the history as an event with data "chain_ended".
+
+PACK_AND_LABEL = "pack_and_label"
+CHAIN_KEYS = ("chain", "package", "station")
+_CHAIN_STEPS = {Kind.CREATE_PACKAGES, Kind.SHIPPING_OPTIONS, Kind.INVOICE, Kind.LABELS, Kind.FETCH_LABELS}
+
+
+def _fast_path_package(shipment: Shipment, package: dict) -> PackageInput:
+    """One box with every unit of the shipment in it."""
+    items = [PackageItemInput(line_item_id=line.line_item_id, quantity=line.number_of_units - line.cancelled_quantity)
+             for line in shipment.line_items.all() if line.number_of_units > line.cancelled_quantity]
+    return PackageInput(items=items, **package)
+
+
+def start_pack_and_label(shipment: Shipment, package: dict, user, *, station=None) -> ShipmentStep:
+    """Ask for the confirm step of a Pack & label chain. `package`: length, width, height,
+    dimension_unit, weight, weight_unit (as strings). The box is checked before anything goes to
+    Amazon (PackageValidationError); labels are printed at `station`."""
+    problems = workflow.validate_packages(shipment, [_fast_path_package(shipment, package)])
+    if problems:
+        raise PackageValidationError(problems)
+    payload = {"chain": PACK_AND_LABEL, "package": package, "station": station.pk if station else None}
+    return steps.request_step(shipment, Kind.CONFIRM, user, payload)
+
+
+def continue_chain(step: ShipmentStep) -> None:
+    """After a step of a Pack & label chain succeeded: ask for the next Amazon step with the same
+    chain, or print the labels once they are stored. Never fails the step that just succeeded."""
+    if step.payload.get("chain") != PACK_AND_LABEL:
+        return
+    payload = {key: step.payload[key] for key in CHAIN_KEYS if key in step.payload}
+    user = step.requested_by
+    shipment = Shipment.objects.get(pk=step.shipment_id)
+    try:
+        after = workflow.next_action(shipment)
+        if after is None:
+            end_chain(shipment, user, f"Pack & label stopped: the shipment is {shipment.status.lower()}.")
+        elif after.kind in {workflow.VERIFY, workflow.PACK}:
+            save_packages(shipment, [_fast_path_package(shipment, payload.get("package") or {})], user)
+            steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload)
+        elif after.kind in _CHAIN_STEPS and after.kind != step.kind:
+            steps.request_step(shipment, after.kind, user, payload)
+        elif after.kind == workflow.PRINT_LABELS:
+            _print_chain_labels(shipment, payload.get("station"), user)
+        else:  # a choice only the packer can make (no recommended shipping option), or nothing left
+            end_chain(shipment, user, f"Pack & label stopped here: {after.label.lower()} is up to you.")
+    except (ShipmentError, TypeError) as exc:  # TypeError: a package payload that does not fit PackageInput
+        message = exc.packer_message if isinstance(exc, ShipmentError) else "the box details were incomplete."
+        end_chain(shipment, user, f"Pack & label stopped: {message} Carry on step by step.")
+    except Exception:
+        logger.exception("Pack & label of %s stopped after step %s", shipment.amazon_id, step.pk)
+        end_chain(shipment, user, "Pack & label stopped unexpectedly. Carry on step by step.")
+
+
+def _print_chain_labels(shipment: Shipment, station_id, user) -> None:
+    """ZPL labels go to the station's printer; PDF/PNG labels are left for the page to print."""
+    from fulfillment.printers.zebra import PrinterError
+    from fulfillment.stations.models import Station
+
+    station = Station.objects.filter(pk=station_id).first() if station_id else None
+    labels = list(Document.objects.filter(shipment=shipment, kind=Document.Kind.LABEL, superseded=False)
+                  .select_related("package", "shipment"))
+    problems, browser = [], [d.pk for d in labels if not d.is_zpl]
+    for document in (d for d in labels if d.is_zpl):
+        try:
+            print_label(document, station=station, user=user)
+        except (PrinterError, ShipmentError) as exc:
+            problems.append(exc.packer_message)
+    if problems:
+        message = "Pack & label: labels stored but not printed. " + " ".join(dict.fromkeys(problems))
+    elif browser:
+        message = "Pack & label done: labels stored; they print from the shipment page."
+    else:
+        where = f" on {station.name}'s printer" if station else ""
+        message = f"Pack & label done: {len(labels)} label{'s' if len(labels) != 1 else ''} printed{where}."
+    end_chain(shipment, user, message, done=not problems, browser_labels=browser)
+
+
+def end_chain(shipment: Shipment, user, message: str, *, done: bool = False, browser_labels=()) -> None:
+    record_event(shipment, ShipmentEvent.Kind.NOTE, message, user=user,
+                 data={"chain": PACK_AND_LABEL, "chain_ended": True, "done": done,
+                       "browser_labels": list(browser_labels)})

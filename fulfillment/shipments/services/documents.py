@@ -1,0 +1,158 @@
+"""Invoices, packing slips and labels a step brings back, stored as received with a printable copy."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from fulfillment.amazon import schemas
+from fulfillment.amazon.errors import AmazonError, LabelUrlExpired
+from fulfillment.documents.models import Document
+
+from .. import workflow
+from ..models import Package, Shipment, ShipmentEvent
+from .events import record_event
+
+
+def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
+    """Keep generateInvoice's document exactly as received, with its printable PDF. It is the tax
+    invoice when the shipment requires one, otherwise Amazon's packing slip."""
+    from fulfillment.documents import rendering
+    from fulfillment.documents.errors import DocumentError
+
+    shipment = step.shipment
+    kind = Document.Kind.INVOICE if workflow.tax_invoice_required(shipment) else Document.Kind.PACKING_SLIP
+    document = response.document
+    content = (document.content or "").encode()
+    result: dict = {"format": document.format, "kind": kind}
+    try:
+        pdf = rendering.invoice_to_pdf(document.content or "", document.format).pdf
+    except DocumentError as exc:
+        pdf = None
+        result["warning"] = f"The {kind.label.lower()} was stored but cannot be shown as PDF: {exc.packer_message}"
+    with transaction.atomic():
+        shipment.documents.filter(kind=kind, superseded=False).update(superseded=True)
+        stored = Document.objects.create(
+            shipment=shipment, kind=kind, content=content, original_format=document.format or "",
+            content_type="text/plain", printable_pdf=pdf,
+        )
+        record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED, f"{kind.label} stored.", user=step.requested_by,
+                     data={"document": stored.pk, "sha256": stored.sha256})
+    result["document"] = stored.pk
+    return result
+
+
+def ensure_packing_slip(shipment: Shipment, user=None) -> Document | None:
+    """Render and store our packing slip when the shipment requires one and Amazon gave none.
+    Raises DocumentError (with `.packer_message`) when it cannot be drawn."""
+    if not workflow.packing_slip_needed(shipment):
+        return None
+    existing = shipment.documents.filter(kind=Document.Kind.PACKING_SLIP, superseded=False).first()
+    if existing:
+        return existing
+    from fulfillment.documents import rendering
+
+    pdf = rendering.packing_slip_pdf(shipment)
+    document = Document.objects.create(
+        shipment=shipment, kind=Document.Kind.PACKING_SLIP, content=pdf, original_format="PDF",
+        content_type="application/pdf", printable_pdf=pdf,
+    )
+    record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED, "Packing slip stored.", user=user,
+                 data={"document": document.pk})
+    return document
+
+
+def label_option_id(shipment: Shipment, packages: list[Package]) -> str | None:
+    """The chosen shipping option as Amazon offered it for these packages. Options are offered per
+    package: a label call for packages other than the one whose option the packer chose (getting
+    one label again) names their own option of the same carrier, which Amazon accepts for them."""
+    chosen = shipment.selected_shipping_option
+    if chosen is None:
+        return None
+    if chosen.package_id is None or chosen.package_id in {p.pk for p in packages}:
+        return chosen.option_id
+    same = shipment.shipping_options.filter(
+        package__in=packages, carrier_name=chosen.carrier_name, ship_by=chosen.ship_by, ship_method=chosen.ship_method
+    ).first()
+    return same.option_id if same else chosen.option_id
+
+
+def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel], *, client, user=None,
+                      reason: str = "", label_options: dict | None = None) -> tuple[list[int], list[str]]:
+    """Fetch every label of a generateShipLabels answer from its presigned URL at once and store it.
+    A link that expired is renewed by generating again (GENERATE hands back the same label with a
+    fresh link), once. Failures stay on their package with Amazon's words. Returns (document ids,
+    failure messages)."""
+    packages = {p.package_id: p for p in shipment.packages.all()}
+    failures, stored = [], []
+    for label in answers:
+        package = packages.get(label.package_id or "")
+        if package is None:
+            continue
+        error = _label_error(label)
+        if error is None:
+            try:
+                stored.append(_fetch_and_store_label(shipment, client, package, label, reason, user))
+                continue
+            except LabelUrlExpired:
+                options = dict(label_options or {})
+                if options.get("shipping_option_id"):
+                    options["shipping_option_id"] = label_option_id(shipment, [package]) or options["shipping_option_id"]
+                again = client.generate_ship_labels(shipment.amazon_id, package_ids=[package.package_id],
+                                                    operation="GENERATE", **options)
+                retry = next((x for x in again.package_ship_label_list if x.package_id == package.package_id), None)
+                error = _label_error(retry) if retry else "Amazon sent no label for this package."
+                if error is None:
+                    try:
+                        stored.append(_fetch_and_store_label(shipment, client, package, retry, reason, user))
+                        continue
+                    except AmazonError as exc:
+                        error = exc.packer_message
+            except AmazonError as exc:
+                error = exc.packer_message
+        package.label_status, package.label_error = Package.LabelStatus.FAILED, error
+        package.save(update_fields=["label_status", "label_error", "updated_at"])
+        failures.append(f"{package.package_id}: {error}")
+    return stored, failures
+
+
+def _label_error(label: schemas.PackageShipLabel) -> str | None:
+    errored = (label.model_extra or {}).get("isErrored") if label.model_extra else None
+    if label.status == "FAILURE" or errored or label.file_data is None:
+        details = label.error_details
+        said = f"{details.message} ({details.code})" if details else "no label was returned"
+        return f"Amazon could not make this label: {said}."
+    return None
+
+
+def _fetch_and_store_label(shipment, client, package: Package, label: schemas.PackageShipLabel, reason: str,
+                           user) -> int:
+    fetched = client.fetch_label(label.file_data.url)
+    metadata = label.ship_label_metadata
+    with transaction.atomic():
+        package.documents.filter(kind=Document.Kind.LABEL, superseded=False).update(
+            superseded=True, regenerate_reason=reason
+        )
+        document = Document.objects.create(
+            shipment=package.shipment, package=package, kind=Document.Kind.LABEL, content=fetched.content,
+            original_format=_label_format(fetched.content_type), content_type=fetched.content_type,
+            tracking_id=metadata.tracking_id if metadata else "", carrier_name=metadata.carrier_name if metadata else "",
+            source_url=label.file_data.url.split("?", 1)[0], regenerate_reason=reason,
+        )
+        package.label_status, package.label_error = Package.LabelStatus.READY, ""
+        package.label_printed_at = None
+        if metadata:
+            package.tracking_id, package.carrier_name = metadata.tracking_id, metadata.carrier_name
+        package.save()
+        record_event(package.shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
+                     f"Label for {package.package_id} stored ({document.original_format}"
+                     f"{', tracking ' + document.tracking_id if document.tracking_id else ''}).",
+                     user=user, data={"document": document.pk, "package": package.package_id})
+    return document.pk
+
+
+def _label_format(content_type: str) -> str:
+    content_type = content_type.lower()
+    for needle, name in (("zpl", "ZPL"), ("pdf", "PDF"), ("png", "PNG"), ("text", "PLAIN_TEXT")):
+        if needle in content_type:
+            return name
+    return ""

@@ -1,0 +1,264 @@
+"""What each Amazon step does (`HANDLERS`, by step kind), and how to tell afterwards that Amazon
+already did it (`already_done`). Each handler returns the step's result dict."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from fulfillment.amazon import schemas
+from fulfillment.amazon.errors import AmazonConflict, AmazonError
+
+from .. import workflow
+from ..models import Package, Shipment, ShipmentStep, ShippingOption, Status
+from ..workflow import ShipmentError, StepNotAllowed
+from .documents import ensure_packing_slip, label_option_id, store_invoice, store_ship_labels
+from .packages import package_payload, payload_dict
+from .sync import refresh_shipment
+
+logger = logging.getLogger(__name__)
+
+Kind = ShipmentStep.Kind
+
+
+def refresh_step_shipment(step: ShipmentStep, client) -> Shipment:
+    shipment = refresh_shipment(step.shipment.amazon_id, user=step.requested_by, client=client)
+    step.shipment = shipment
+    return shipment
+
+
+STALE_WARNING = "Amazon took it, but its new status could not be read yet: Packbench reads it again."
+
+
+def reread_after_write(step: ShipmentStep, client) -> dict:
+    """Re-read the shipment after a write Amazon accepted. The write is done whatever this read
+    says, so a read that fails (throttled or 5xx beyond the client's retries) does not fail the
+    step: the result says `stale` and a Refresh step is queued once the step is finished."""
+    try:
+        return {"status": refresh_step_shipment(step, client).status}
+    except AmazonError:
+        logger.warning("Step %s (%s) went through; re-reading shipment %s failed", step.pk, step.kind,
+                       step.shipment.amazon_id, exc_info=True)
+        return {"status": step.shipment.status, "stale": True, "warning": STALE_WARNING}
+
+
+PAST = {
+    Status.CONFIRMED: 1, Status.PACKAGE_CREATED: 2, Status.PICKUP_SLOT_RETRIEVED: 3, Status.INVOICE_GENERATED: 4,
+    Status.SHIPLABEL_GENERATED: 5, Status.SHIPPED: 6, Status.DELIVERED: 7,
+}
+
+
+def already_done(step: ShipmentStep, client) -> bool:
+    """After an unclear answer: did Amazon do the step? Re-reads the shipment to decide; when it
+    did, whatever the step should have brought back (invoice, labels) is fetched now."""
+    shipment = refresh_step_shipment(step, client)
+    rank = PAST.get(shipment.status, 0)
+    if step.kind == Kind.CONFIRM:
+        return rank >= PAST[Status.CONFIRMED]
+    if step.kind == Kind.REJECT:
+        return shipment.status == Status.CANCELLED
+    if step.kind == Kind.CREATE_PACKAGES:
+        return not shipment.packages.exclude(state=Package.State.CONFIRMED).exists() and rank >= PAST[Status.PACKAGE_CREATED]
+    if step.kind == Kind.INVOICE and shipment.status == Status.INVOICE_GENERATED:
+        store_invoice(step, client.retrieve_invoice(shipment.amazon_id))
+        return True
+    if step.kind == Kind.LABELS and shipment.status == Status.SHIPLABEL_GENERATED and step.payload.get("operation") != "REGENERATE":
+        _generate_and_store_labels(step, client, operation="GENERATE")
+        return True
+    if step.kind == Kind.SHIP:
+        return rank >= PAST[Status.SHIPPED]
+    return False  # reads and updatePackage are safe to repeat
+
+
+
+
+# --- Step handlers ---------------------------------------------------------------------------------
+
+
+def _confirm(step, client):
+    client.process_shipment(step.shipment.amazon_id, "CONFIRM")
+    return reread_after_write(step, client)
+
+
+def _reject(step, client):
+    shipment = step.shipment
+    reason = step.payload.get("reason", "OUT_OF_STOCK")
+    reasons = step.payload.get("reasons") or {}  # the packer's reason per line; `reason` for lines without one
+    quantities = step.payload.get("quantities") or {}
+    items = [
+        {"line_item": {"id": line.line_item_id, "quantity": int(quantities.get(line.line_item_id, line.number_of_units))},
+         "reason": reasons.get(line.line_item_id, reason)}
+        for line in shipment.line_items.all()
+    ]
+    # A stable reference per step: Amazon sees the same id if this rejection is ever resent.
+    reference = step.payload.get("reference_id") or f"PB-REJ-{step.pk}"
+    client.process_shipment(shipment.amazon_id, "REJECT", reference_id=reference, line_items=items)
+    return {**reread_after_write(step, client), "reference_id": reference}
+
+
+def _create_packages(step, client):
+    shipment = step.shipment
+    packages = list(shipment.packages.prefetch_related("items__line_item"))
+    if not packages:
+        raise StepNotAllowed("Pack the shipment first: add at least one package.")
+    # Marked SENT before the call: if the answer is lost, these ids may exist at Amazon.
+    Package.objects.filter(pk__in=[p.pk for p in packages]).update(state=Package.State.SENT)
+    client.create_packages(shipment.amazon_id, [package_payload(p) for p in packages])
+    for package in packages:
+        Package.objects.filter(pk=package.pk).update(
+            state=Package.State.CONFIRMED, known_to_amazon=True, sent_payload=payload_dict(package)
+        )
+    return {"packages": [p.package_id for p in packages], **reread_after_write(step, client)}
+
+
+def _update_package(step, client):
+    shipment = step.shipment
+    changed = list(shipment.packages.filter(known_to_amazon=True).exclude(state=Package.State.CONFIRMED)
+                   .prefetch_related("items__line_item"))
+    for package in changed:
+        client.update_package(shipment.amazon_id, package.package_id, package_payload(package))
+        Package.objects.filter(pk=package.pk).update(state=Package.State.CONFIRMED, sent_payload=payload_dict(package))
+    # Amazon walks the shipment back to PACKAGE_CREATED: options, invoice and labels are made again.
+    Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=None)
+    shipment.packages.update(label_status=Package.LabelStatus.NONE, label_error="", label_printed_at=None)
+    shipment.documents.filter(superseded=False).update(superseded=True, regenerate_reason="packages changed")
+    return {"packages": [p.package_id for p in changed], **reread_after_write(step, client)}
+
+
+def _shipping_options(step, client):
+    shipment = step.shipment
+    preselect = None
+    count = 0
+    for package in shipment.packages.all():
+        response = client.retrieve_shipping_options(shipment.amazon_id, package.package_id)
+        with transaction.atomic():
+            package.shipping_options.all().delete()
+            offered = list(response.shipping_options or [])
+            recommended = response.recommended_shipping_option
+            if recommended and all(o.shipping_option_id != recommended.shipping_option_id for o in offered):
+                offered.append(recommended)
+            for option in offered:
+                row = _store_option(shipment, package, option, recommended)
+                count += 1
+                if preselect is None and (row.is_recommended or len(offered) == 1):
+                    preselect = row
+    Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=preselect)
+    return {"options": count, "preselected": preselect.option_id if preselect else None,
+            **reread_after_write(step, client)}
+
+
+def _store_option(shipment, package, option: schemas.ShippingOptions, recommended) -> ShippingOption:
+    pickup, slot = option.pickup_window, option.time_slot
+    handover = (slot.handover_method if slot else None) or (pickup.handover_method if pickup else None) or ""
+    return ShippingOption.objects.create(
+        shipment=shipment, package=package, option_id=option.shipping_option_id, ship_by=option.ship_by or "",
+        carrier_name=option.carrier_name or "",
+        ship_method=(option.model_extra or {}).get("shipMethod", "") if option.model_extra else "",
+        pickup_start=pickup.start_time if pickup else None, pickup_end=pickup.end_time if pickup else None,
+        time_slot_start=slot.start_time if slot else None, time_slot_end=slot.end_time if slot else None,
+        handover_method=handover,
+        handover_address=option.handover_location.to_amazon() if option.handover_location else {},
+        is_recommended=bool(recommended and recommended.shipping_option_id == option.shipping_option_id),
+        raw=option.to_amazon(),
+    )
+
+
+def _invoice(step, client):
+    shipment = step.shipment
+    if shipment.status in {Status.INVOICE_GENERATED, Status.SHIPLABEL_GENERATED}:
+        response = client.retrieve_invoice(shipment.amazon_id)  # already generated: fetch it, do not regenerate
+    else:
+        response = client.generate_invoice(shipment.amazon_id)
+    return {**store_invoice(step, response), **reread_after_write(step, client)}
+
+
+def _labels(step, client):
+    from fulfillment.documents.errors import DocumentError
+
+    operation = step.payload.get("operation", "GENERATE")
+    result = _generate_and_store_labels(step, client, operation=operation)
+    try:  # the slip goes in the box with the label; a drawing problem must not cost the labels
+        ensure_packing_slip(step.shipment, step.requested_by)
+    except DocumentError as exc:
+        result["warning"] = f"The packing slip could not be made: {exc.packer_message}"
+    return result
+
+
+def _fetch_labels(step, client):
+    # Presigned URLs expire: generating again (not REGENERATE) gives fresh links to the same labels.
+    return _generate_and_store_labels(step, client, operation="GENERATE")
+
+
+def _generate_and_store_labels(step, client, *, operation: str) -> dict:
+    shipment = step.shipment
+    packages = {p.package_id: p for p in shipment.packages.all()}
+    wanted = [p for p in packages.values() if not p.is_shipped]
+    if operation == "GENERATE":  # labels already stored stay; GENERATE is for the missing ones
+        wanted = [p for p in wanted if p.label_status != Package.LabelStatus.READY] or wanted
+    if not wanted:
+        raise StepNotAllowed("Every package is already shipped; there is no label to get.")
+    kwargs = {}
+    if shipment.selected_shipping_option_id:
+        kwargs["shipping_option_id"] = label_option_id(shipment, wanted)
+    if workflow.needs_courier_details(shipment):
+        # Amazon wants them on every Self-Ship call, also when fetching labels again after a failed
+        # download (no label stored, so no package knows them): then the packer's Generate step has them.
+        asked = step.payload if step.payload.get("carrier_name") else (
+            shipment.steps.filter(kind=Kind.LABELS, payload__has_key="carrier_name")
+            .order_by("-created_at", "-id").values_list("payload", flat=True).first() or {})
+        carrier = asked.get("carrier_name") or next((p.carrier_name for p in wanted if p.carrier_name), "")
+        tracking = asked.get("tracking_id") or next((p.tracking_id for p in wanted if p.tracking_id), "")
+        if carrier and tracking:
+            kwargs["courier_supported_attributes"] = {"carrier_name": carrier, "tracking_id": tracking}
+    response = client.generate_ship_labels(
+        shipment.amazon_id, package_ids=[p.package_id for p in wanted], operation=operation, **kwargs
+    )
+    reason = step.payload.get("reason", "") if operation == "REGENERATE" else ""
+    stored, failures = store_ship_labels(shipment, response.package_ship_label_list, client=client,
+                                         user=step.requested_by, reason=reason, label_options=kwargs)
+    reread = reread_after_write(step, client)
+    tracking_ids = [p.tracking_id for p in shipment.packages.all() if p.tracking_id]
+    Shipment.objects.filter(pk=shipment.pk).update(tracking_ids=tracking_ids)
+    if failures:
+        raise ShipmentError("Some labels could not be stored. " + " ".join(failures))
+    return {"documents": stored, "operation": operation, **reread}
+
+
+def _ship(step, client):
+    shipment = step.shipment
+    shipped = []
+    for package in shipment.packages.filter(shipped_at__isnull=True):
+        try:
+            client.update_package_status(shipment.amazon_id, package.package_id, "SHIPPED")
+        except AmazonConflict:
+            # Amazon may have marked it shipped on the carrier's pickup scan: re-read and count that.
+            shipment = refresh_step_shipment(step, client)
+            remote = {p.get("id"): p.get("status") for p in shipment.raw.get("packages", [])}
+            if shipment.status not in {Status.SHIPPED, Status.DELIVERED} and remote.get(package.package_id) not in {
+                "SHIPPED", "DELIVERED"
+            }:
+                raise
+        Package.objects.filter(pk=package.pk).update(shipped_at=timezone.now())
+        shipped.append(package.package_id)
+    return {"packages": shipped, **reread_after_write(step, client)}
+
+
+def _refresh_step(step, client):
+    shipment = refresh_step_shipment(step, client)
+    return {"status": shipment.status}
+
+
+HANDLERS = {
+    Kind.CONFIRM: _confirm,
+    Kind.REJECT: _reject,
+    Kind.CREATE_PACKAGES: _create_packages,
+    Kind.UPDATE_PACKAGE: _update_package,
+    Kind.SHIPPING_OPTIONS: _shipping_options,
+    Kind.INVOICE: _invoice,
+    Kind.LABELS: _labels,
+    Kind.FETCH_LABELS: _fetch_labels,
+    Kind.SHIP: _ship,
+    Kind.REFRESH: _refresh_step,
+}
