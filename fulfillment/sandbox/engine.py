@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from .core.sandbox import Sandbox as CoreSandbox
 from .external_fulfillment.engine import ExternalFulfillmentApi
+from .merchant_fulfillment.engine import MerchantFulfillmentApi
+from .orders.engine import OrdersApi
 
-APIS = (ExternalFulfillmentApi,)
+APIS = (ExternalFulfillmentApi, OrdersApi, MerchantFulfillmentApi)
 
 
 class Sandbox(CoreSandbox):

@@ -117,11 +117,8 @@ class Command(BaseCommand):
             if options["rate_limit"]:
                 rate, burst = options["rate_limit"].split("/")
                 config["rate_limits"] = {"default": {"rate": float(rate), "burst": int(burst)}}
-            sizes = {"count": options["count"], "orders": options["orders"]}
             sandbox = Sandbox(
-                seed_number=seed,
-                config=config,
-                **{k: v for k, v in sizes.items() if k in Sandbox.default_sizes()},
+                seed_number=seed, config=config, count=options["count"], orders=options["orders"]
             )
         except ValueError as exc:
             raise CommandError(f"Invalid option: {exc}") from exc
