@@ -1,5 +1,8 @@
 """Invoices and labels as Amazon hands them out: small but real PDF, PNG and ZPL files.
 
+Labels are drawn from a LabelCard (carrier, address, references, tracking), whichever API sold
+them: SmartConnect's presigned label links and Merchant Fulfillment's gzip'd label contents.
+
 Built by hand from the file formats (no PDF or imaging library) so the sandbox stays a tiny,
 dependency-free server and every byte it serves is predictable from the shipment.
 """

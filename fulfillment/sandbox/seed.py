@@ -23,3 +23,4 @@ from .external_fulfillment.seed import (  # noqa: F401
     charge,
     seed_shipments,
 )
+from .orders.seed import build_order, seed_orders  # noqa: F401

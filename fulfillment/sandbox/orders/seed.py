@@ -45,7 +45,8 @@ COVERAGE = (
         "store_pickup": True,
         "location_id": LOCATIONS[1],
     },
-    {"marketplace": "US", "skus": ["ANKER-PB-20K-BLK"], "status": PENDING},
+    # payment clears a few minutes after the order is placed (live mode)
+    {"marketplace": "US", "skus": ["ANKER-PB-20K-BLK"], "status": PENDING, "placed_minutes_ago": 2},
     {"marketplace": "IN", "skus": ["SMX-GA54-128-BLK"], "prime": True, "service_level": "NextDay"},
     {"marketplace": "US", "skus": ["PRESTIGE-MG-750W"], "ship_by_hours": -5},  # late already
     {"marketplace": "DE", "skus": ["LEGO-60337-CITY"], "gift": True, "location_id": LOCATIONS[1]},

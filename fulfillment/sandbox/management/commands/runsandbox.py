@@ -135,9 +135,9 @@ class Command(BaseCommand):
         def announce(bound_port):
             self.stdout.write(
                 f"Amazon sandbox listening on http://{addr}:{bound_port} "
-                f"(seed {sandbox.seed_number}, "
-                + ", ".join(f"{n} {k}" for k, n in sandbox.sizes.items())
-                + f", live mode {'on' if not options['no_live'] else 'off'})"
+                f"(seed {sandbox.seed_number}, {sandbox.sizes['count']} shipments, "
+                f"{sandbox.sizes['orders']} MFN orders, live mode "
+                f"{'on' if not options['no_live'] else 'off'})"
             )
             self.stdout.flush()
             sys.stdout.flush()
