@@ -77,6 +77,13 @@ def test_get_orders_pages_through_every_match_of_its_filters(sp, fresh):
         sp, MarketplaceIds=US, CreatedAfter=LONG_AGO, OrderStatuses="Unshipped,PartiallyShipped"
     )
     assert unshipped and {o["OrderStatus"] for o in unshipped} <= {"Unshipped", "PartiallyShipped"}
+    amazon_fulfilled = _all_orders(
+        sp, MarketplaceIds=US, CreatedAfter=LONG_AGO, FulfillmentChannels="AFN"
+    )
+    assert amazon_fulfilled == []  # every sandbox order is seller-fulfilled
+    assert len(
+        _all_orders(sp, MarketplaceIds=US, CreatedAfter=LONG_AGO, FulfillmentChannels="MFN")
+    ) == len(expected)
     pickup = _all_orders(sp, MarketplaceIds=US, CreatedAfter=LONG_AGO, IsISPU="true")
     assert pickup and all(o["IsISPU"] for o in pickup)
     at_second = _all_orders(

@@ -1,4 +1,7 @@
-"""What every imitated API plugs into the core: its operations, state, settings and control views."""
+"""What every imitated API plugs into the core: its operations, state, settings and seeding.
+
+Each API package also has a control.py with its /_sandbox/ endpoints (urls.py lists them all).
+"""
 
 from __future__ import annotations
 
