@@ -224,11 +224,22 @@ AMAZON_RATE_LIMIT_MAX_WAIT_SECONDS = _setting("AMAZON_RATE_LIMIT_MAX_WAIT_SECOND
 AMAZON_RETRY_ATTEMPTS = _setting("AMAZON_RETRY_ATTEMPTS", env.int, 4)
 AMAZON_RETRY_INITIAL_WAIT_SECONDS = _setting("AMAZON_RETRY_INITIAL_WAIT_SECONDS", env.float, 0.5)
 AMAZON_RETRY_MAX_WAIT_SECONDS = _setting("AMAZON_RETRY_MAX_WAIT_SECONDS", env.float, 8.0)
+# Bytes from outside are bounded (fulfillment/amazon/transport.py): an Amazon answer by AMAZON_TIMEOUT_SECONDS
+# and this size; the label downloads of one step by their own deadline and DOCUMENT_MAX_BYTES each.
+AMAZON_MAX_RESPONSE_BYTES = _setting("AMAZON_MAX_RESPONSE_BYTES", env.int, 10_000_000)
+AMAZON_LABEL_DOWNLOAD_SECONDS = _setting("AMAZON_LABEL_DOWNLOAD_SECONDS", env.float, 30.0)
+# Label links are followed only to these hosts over https (".x.com": x.com and every name under it), and
+# only to public addresses; outside production also to the configured sandbox's own label files.
+AMAZON_LABEL_URL_HOSTS = _setting("AMAZON_LABEL_URL_HOSTS", env.list, [".amazonaws.com", ".amazon.com"])
 
 # --- Local SmartConnect sandbox --------------------------------------------------------------
 SANDBOX_ADDR = _setting("SANDBOX_ADDR", env.str, "127.0.0.1:8001")
 SANDBOX_SEED = _setting("SANDBOX_SEED", env.int, 40)
 SANDBOX_LABEL_URL_TTL_SECONDS = _setting("SANDBOX_LABEL_URL_TTL_SECONDS", env.int, 300)
+
+# --- Documents ----------------------------------------------------------------------------------
+# The largest label or invoice file Packbench stores (decoded); nothing a station prints comes near it.
+DOCUMENT_MAX_BYTES = _setting("DOCUMENT_MAX_BYTES", env.int, 5_000_000)
 
 # --- Stations and printers ---------------------------------------------------------------------
 PRINTER_TIMEOUT_SECONDS = _setting("PRINTER_TIMEOUT_SECONDS", env.float, 5.0)
