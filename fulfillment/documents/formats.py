@@ -9,8 +9,9 @@ packer. What a decode may cost is bounded:
 - `DOCUMENT_MAX_BYTES` (setting) for the file itself, before and after base64;
 - MAX_IMAGE_PIXELS for a PNG or JPEG, read from its header before any pixel is decoded (Pillow's
   own decompression-bomb guard is set from it too);
-- MAX_TEXT_CHARS for a plain-text invoice, whose lines are cut at WRAP_COLUMNS before WeasyPrint
-  sets them (one endless line costs WeasyPrint far more than many short ones);
+- MAX_TEXT_CHARS and MAX_TEXT_LINES for a plain-text invoice, whose lines are cut at WRAP_COLUMNS
+  before WeasyPrint sets them (one endless line costs WeasyPrint far more than many short ones, and
+  every page costs about 50 ms);
 - MAX_BASE64_LAYERS of base64 inside Amazon's base64.
 
 A stored document is served back only as the type found here (`original_file`).
@@ -24,6 +25,7 @@ import io
 import json
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 
 import pypdf
@@ -33,11 +35,15 @@ from PIL import Image
 from .errors import TRY_AGAIN, UnreadableDocument
 
 MAX_IMAGE_PIXELS = 16_000_000  # a 4×6 inch label at 600 dpi is 8.6 million, an A4 page at 300 dpi 8.7
-MAX_TEXT_CHARS = 100_000  # a long plain-text invoice is a few thousand
+MAX_TEXT_CHARS = 50_000  # a long plain-text invoice is a few thousand
+MAX_TEXT_LINES = 1_500  # once long lines are cut, and a page break counted as a page of lines: ~25 pages
+LINES_PER_PAGE = 60
 WRAP_COLUMNS = 140  # what fits across A4 at the smallest font the text pages use
 MAX_BASE64_LAYERS = 3  # the seller guide's sample has two; more than three is not a document
-# Pillow refuses (DecompressionBombError) anything over twice this wherever it decodes an image.
+# Pillow refuses (DecompressionBombError) anything over twice this wherever it decodes an image; between
+# once and twice it only warns, and checked_image refuses those itself with the size in words.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 MEDIA_TYPES = {"PDF": "application/pdf", "PNG": "image/png", "JPEG": "image/jpeg", "ZPL": "application/zpl",
                "TEXT": "text/plain; charset=utf-8"}
@@ -179,19 +185,21 @@ def checked_image(data: bytes, kind: str, what: str, *, then: str = TRY_AGAIN) -
     """A PNG or JPEG no larger than MAX_IMAGE_PIXELS whose pixel data decodes to the end."""
     if kind == "png":
         data = repaired_png(data)
+    too_large = f"The {what} image Amazon sent is far larger than any {what}{{size}}, so Packbench does not open it. {then}"
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size  # from the header: nothing decoded yet
             if width * height > MAX_IMAGE_PIXELS:
-                raise UnreadableDocument(
-                    f"The {what} image Amazon sent is far larger than any {what} ({width} × {height} pixels), "
-                    f"so Packbench does not open it. {then}", detail=f"{width}x{height}")
+                raise UnreadableDocument(too_large.format(size=f" ({width} × {height} pixels)"),
+                                         detail=f"{width}x{height}")
             image.verify()  # chunk CRCs
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # the pixel data decodes to the end
     except UnreadableDocument:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice MAX_IMAGE_PIXELS
+        raise UnreadableDocument(too_large.format(size=""), detail=repr(exc)) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise UnreadableDocument(
             f"The {what} image Amazon sent is damaged and cannot be shown. {then}", detail=repr(exc)
         ) from exc
@@ -244,6 +252,11 @@ def invoice_file(content: str | bytes, format_hint: str | None = None) -> Invoic
         raise UnreadableDocument(
             f"The invoice Amazon sent is text far longer than any invoice ({len(text):,} characters), so Packbench "
             f"does not set it on pages. {TRY_AGAIN}", detail=f"{len(text)} characters")
+    lines = wrapped_text(text).count("\n") + 1 + LINES_PER_PAGE * text.count("\f")  # a form feed starts a page
+    if lines > MAX_TEXT_LINES:
+        raise UnreadableDocument(
+            f"The invoice Amazon sent is text far longer than any invoice ({lines:,} lines), so Packbench does not "
+            f"set it on pages. {TRY_AGAIN}", detail=f"{lines} lines")
     return InvoiceFile("text", data, 0, text)
 
 
@@ -309,7 +322,11 @@ def _looks_like_base64(data: bytes) -> bool:
         text = data.decode("ascii").strip()
     except UnicodeDecodeError:
         return False
-    return len(text) >= 24 and decode_base64(text) is not None and not re.search(r"[ \t]", text)
+    lines = text.split()
+    # One run of base64, or MIME-style lines of one width (the last shorter): text lines are never alike.
+    alike = len(lines) == 1 or (len(lines[0]) >= 60 and all(len(line) == len(lines[0]) for line in lines[:-1])
+                                and len(lines[-1]) <= len(lines[0]))
+    return len(text) >= 24 and alike and not re.search(r"[ \t]", text) and decode_base64(text) is not None
 
 
 def _as_text(data: bytes) -> str | None:

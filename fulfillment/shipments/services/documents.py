@@ -35,10 +35,7 @@ def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
     try:
         rendered = rendering.invoice_to_pdf(document.content or "", document.format)
     except DocumentError as exc:
-        raise DocumentError(
-            f"The {kind.label.lower()} Amazon sent cannot be used, so nothing was stored: {exc.packer_message}",
-            detail=exc.detail,
-        ) from exc
+        raise DocumentError(f"Nothing was stored: {exc.packer_message}", detail=exc.detail) from exc
     stored, created = _store_once(shipment, None, kind, content, original_format=document.format or "",
                                   content_type="text/plain", printable_pdf=rendered.pdf)
     if created:
