@@ -94,6 +94,7 @@ RULES = {
     "shipments:pack_and_label": (_shipment, {POST: PACKING_ACTION}),
     "shipments:packing_slip": (_shipment, {POST: PACKING_ACTION}),
     "shipments:print_label": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
+    "shipments:label_printed": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
     "claims:heartbeat": (lambda f: {"pk": f.held.pk}, {GET: EVERYONE}),
     "claims:release": (lambda f: {"pk": f.held.pk}, {POST: SUPERVISING}),  # a packer only lets go of their own
     "supervision:board": (lambda f: {}, {GET: SUPERVISING}),

@@ -10,12 +10,13 @@ import pytest
 from PIL import Image
 
 from fulfillment.documents.models import Document
-from fulfillment.shipments import services, workflow
 from fulfillment.shipments.models import ShipmentStep
 from fulfillment.shipments.services.documents import store_invoice
 from tests.shipments.factories import INDIA
 from tests.shipments.sandbox_helpers import create_shipment
-from tests.shipments.test_flows_sandbox import one_box, run
+from tests.shipments.test_flows_sandbox import run
+
+from .steps import work_until
 
 pytestmark = pytest.mark.django_db
 Kind, State = ShipmentStep.Kind, ShipmentStep.State
@@ -37,26 +38,12 @@ def _nested(data: bytes, layers: int) -> str:
     return data.decode()
 
 
-GOOD_PDF_LINES = ["Invoice INV-1", "TEA-ASSAM-500G x 2"]
-
 
 @pytest.fixture
 def invoiced(hostile, sandbox_settings, packer, django_capture_on_commit_callbacks):
     """An Indian Easy Ship shipment (tax invoice required) whose invoice Packbench stored."""
     shipment = create_shipment(sandbox_settings, programme="EASY_SHIP", marketplace_id=INDIA, invoice_shape="pdf")
-    for _ in range(10):  # as a packer would, up to the labels
-        action = workflow.next_action(shipment)
-        if action.kind == Kind.LABELS:
-            break
-        if action.kind == workflow.VERIFY:
-            shipment.verified_at = shipment.synced_at
-            shipment.save()
-        elif action.kind == workflow.PACK:
-            services.save_packages(shipment, one_box(shipment), packer)
-        elif action.kind == workflow.CHOOSE_OPTION:
-            services.choose_shipping_option(shipment, shipment.shipping_options.first(), packer)
-        else:
-            run(shipment, action.kind, packer, capture=django_capture_on_commit_callbacks)
+    work_until(shipment, packer, django_capture_on_commit_callbacks)
     assert shipment.status == "INVOICE_GENERATED"
     good = Document.objects.get(shipment=shipment, kind=Document.Kind.INVOICE, superseded=False)
     return shipment, good
