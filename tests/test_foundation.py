@@ -214,3 +214,19 @@ def test_pages_carry_a_content_security_policy_without_eval_or_inline_scripts(cl
     assert "unsafe-eval" not in policy and "unsafe-inline" not in directives["script-src"]
     assert "frame-ancestors" not in directives  # X-Frame-Options: DENY covers framing
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/", "/\\evil.example",
+                                    "https:evil.example", "javascript:alert(1)", "  https://evil.example"])
+def test_the_station_switch_never_sends_anyone_off_site(client, target):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    call_command("seed_station", stdout=open(os.devnull, "w"))
+    client.force_login(User.objects.get(username="packer"))
+    from fulfillment.stations.models import Station
+
+    station = Station.objects.get(name="Station 2")
+    response = client.post(reverse("stations:use", args=[station.pk]), {"next": target})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    back = client.post(reverse("stations:use", args=[station.pk]), {"next": "/supervision/shipments/X-1/"})
+    assert back["Location"] == "/supervision/shipments/X-1/"  # a page of this site is fine
