@@ -26,6 +26,7 @@ class HostileAmazon:
         self.upstream = upstream.rstrip("/")
         self.http = httpx.Client(base_url=self.upstream, timeout=30)
         self.label: Callable[[BaseHTTPRequestHandler], None] | None = None  # answers label downloads
+        self.api: Callable[[BaseHTTPRequestHandler], None] | None = None  # answers SP-API calls
         self.rewrite: dict[str, Callable[[dict], dict]] = {}  # "shipLabels" / "invoice" -> new JSON
         self.label_requests: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -85,6 +86,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else None
+        if hostile.api is not None and self.path.startswith("/externalFulfillment/"):
+            self.close_connection = True
+            try:
+                hostile.api(self)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
         headers["Host"] = self.headers.get("host", "")  # label links come back to us
         answer = hostile.http.request(self.command, self.path, content=body, headers=headers)
