@@ -105,7 +105,7 @@ def test_a_slow_drip_frees_the_worker_at_the_deadline(hostile, sandbox_settings,
                                                       django_capture_on_commit_callbacks):
     step, _, elapsed = _regenerate_against(lambda: hostile.serve_label(sources.drip(every=0.2)), labelled,
                                                  sandbox_settings, packer, django_capture_on_commit_callbacks)
-    assert LABEL_DEADLINE_SECONDS - 0.5 < elapsed < LABEL_DEADLINE_SECONDS + 2
+    assert LABEL_DEADLINE_SECONDS - 0.5 < elapsed < LABEL_DEADLINE_SECONDS + 4  # + the step's Amazon calls
     assert "did not finish in time" in step.error_message
     assert len(hostile.label_requests) == 1  # a download that ran out of time is not tried again
 
