@@ -69,6 +69,7 @@ GET, POST = "get", "post"
 RULES = {
     "home": (lambda f: {}, {GET: EVERYONE}),
     "accounts:login": (lambda f: {}, {GET: PUBLIC}),
+    "favicon": (lambda f: {}, {GET: PUBLIC}),
     "accounts:logout": (lambda f: {}, {POST: {role: "login" for role in ROLES}}),  # signed out, back to login
     "stations:choose": (lambda f: {}, {GET: EVERYONE}),
     "stations:use": (lambda f: {"pk": f.station.pk}, {POST: EVERYONE}),  # supervisors pick one for reprints
