@@ -27,7 +27,7 @@ PACKAGES_PREFIX = "pkg"
 # --- Fields whose every message names them ------------------------------------------------------
 
 
-def _number_field(label, *, decimals, example, whole=False, required=True, initial=None, attrs=None):
+def _number_field(label, *, decimals, example, digits=12, whole=False, required=True, initial=None, attrs=None):
     """A number typed at the station: a plain text box (a number box drops what is not a number, so
     the packer would see the field emptied), messages that name the field."""
     messages = {
@@ -42,7 +42,7 @@ def _number_field(label, *, decimals, example, whole=False, required=True, initi
     if whole:
         return forms.IntegerField(label=label, required=required, initial=initial, widget=widget,
                                   error_messages=messages)
-    return forms.DecimalField(label=label, required=required, initial=initial, max_digits=decimals + 9,
+    return forms.DecimalField(label=label, required=required, initial=initial, max_digits=digits,
                               decimal_places=decimals, widget=widget, error_messages=messages)
 
 
@@ -84,9 +84,9 @@ class BoxForm(forms.Form):
 
     BOX_FIELDS = ("length", "width", "height", "dimension_unit", "weight", "weight_unit")
 
-    length = _number_field("Length", decimals=2, example="20.5", attrs={"data-fill": "length"})
-    width = _number_field("Width", decimals=2, example="15", attrs={"data-fill": "width"})
-    height = _number_field("Height", decimals=2, example="10", attrs={"data-fill": "height"})
+    length = _number_field("Length", decimals=2, digits=10, example="20.5", attrs={"data-fill": "length"})
+    width = _number_field("Width", decimals=2, digits=10, example="15", attrs={"data-fill": "width"})
+    height = _number_field("Height", decimals=2, digits=10, example="10", attrs={"data-fill": "height"})
     dimension_unit = forms.ChoiceField(label="Size unit", choices=[(u, u.lower()) for u in DimensionUnit.values],
                                        initial=DimensionUnit.CM, widget=forms.Select(attrs={"data-fill": "unit"}),
                                        error_messages={"invalid_choice": "Size unit: choose cm, m or in."})
@@ -152,7 +152,7 @@ class PackageForm(BoxForm):
             self.fields[f"qty_{lid}"] = qty
             if line.piece_type == "MULTIPLE":
                 pieces = _number_field(f"{sku} pieces", decimals=0, example="2", whole=True, required=False)
-                pieces.validators += _range(f"{sku} pieces", 1, None)
+                pieces.validators += _range(f"{sku} pieces", 1, 999)
                 self.fields[f"pieces_{lid}"] = pieces
             if _required(line, "country_of_origin_requirement"):
                 self.fields[f"coo_{lid}"] = forms.CharField(
@@ -314,7 +314,8 @@ class BasePackageFormSet(forms.BaseFormSet):
         """Every error of the formset, each naming its package and field, for the banner above it."""
         found = list(self.non_form_errors())
         for number, form in enumerate(self.forms, start=1):
-            found.extend(f"Package {number}: {error}" for errors in form.errors.values() for error in errors)
+            found.extend(f"Package {number}: {error}" for error in form.non_field_errors())
+            found.extend(f"Package {number}: {error}" for field in form for error in field.errors)  # in page order
         return found
 
 
@@ -374,8 +375,7 @@ class ScanForm(forms.Form):
         error_messages={"required": "Scan or type a shipment id, buyer order id or tracking number.",
                         "max_length": "That code is too long for a shipment, order or tracking id: scan it again."},
         widget=forms.TextInput(attrs={"id": "scan-input", "autocomplete": "off", "spellcheck": "false",
-                                      "data-scan-focus": "", "data-scan-box": "", "placeholder": "Scan or type a shipment id, order id or tracking number, "
-                                                     "then Enter"}),
+                                      "data-scan-focus": "", "data-scan-box": "", "placeholder": "Scan a shipment, order or tracking number"}),
     )
 
     def add_error(self, field, error):

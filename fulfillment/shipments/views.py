@@ -542,7 +542,7 @@ def _with_focus(formset):
     number, else the first package's weight."""
     if formset.is_bound and formset.total_error_count():
         for form in formset.forms:
-            wrong = next((name for name in form.errors if name in form.fields), None)
+            wrong = next((name for name in form.fields if name in form.errors), None)  # the first on the page
             if wrong is None and form.non_field_errors():
                 wrong = next((name for name in form.fields if name.startswith("qty_")), None)
             if wrong:
@@ -615,6 +615,8 @@ def choose_option(request, station, shipment):
     form = _option_form(shipment, request.POST)
     if not form.is_valid():
         errors = " ".join(e for errors in form.errors.values() for e in errors)
+        if "accept_late" in form.errors:  # the cursor (and the screen) on the box to tick
+            form.fields["accept_late"].widget.attrs["data-scan-focus"] = ""
         return _render_body(request, station, shipment, option_form=form, flash=_error(errors))
     try:
         services.choose_shipping_option(shipment, form.cleaned_data["option"], request.user)
