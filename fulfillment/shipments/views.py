@@ -663,6 +663,10 @@ def pack_and_label(request, station, shipment):
                 form.add_error(None, problem)
         else:
             return _after_action(request, station, shipment)
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong:  # the cursor on the first field in error, not the weight
+        form.fields["weight"].widget.attrs.pop("data-scan-focus", None)
+        _focus(form, wrong)
     return _render_body(request, station, shipment, fast_path_form=form)
 
 

@@ -98,6 +98,7 @@ def test_a_box_outside_the_stations_bounds_is_refused_on_its_side(packer_page, l
     page.locator("#fp-weight_unit").select_option("KG")
     page.locator("[data-action=PACK_AND_LABEL]").click()
     expect(page.locator("[data-field=length] .errorlist")).to_contain_text("at most 60 cm")
+    expect(page.locator("#fp-length")).to_be_focused()  # the first field in error has the cursor
     expect(page.locator("[data-field=weight] .errorlist")).to_contain_text("Weight must be at most 2 kg")
     shoot("71-pack-and-label-bounds")
     assert not ShipmentStep.objects.filter(shipment=made).exclude(kind="REFRESH").exists()
