@@ -154,11 +154,15 @@
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     // A freshly swapped scan field is selected even if HTMX kept its focus: the next scan replaces the text.
+    // A swap elsewhere (a poll of a step, the claim, the queue) never moves the cursor, unless the swap
+    // took the focused element away.
     var target = document.querySelector("[data-scan-focus]");
-    if (target && event.target.contains && event.target.contains(target)) {
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !document.contains(active);
+    if (target && event.target.contains && event.target.contains(target) && (lost || !isTyping())) {
       target.focus();
       if (target.select) target.select();
-    } else {
+    } else if (lost) {
       focusScanTarget(document);
     }
     tick(); autoPrint(event.target);

@@ -176,3 +176,20 @@ def test_enter_in_the_weight_goes_to_the_next_box_to_fill_not_the_unit(packer_pa
     expect(page.locator("[data-action=SAVE_PACKAGES]")).to_be_focused()  # not "Remove", not "Add a package"
     assert not Package.objects.filter(shipment=serials).exists()
 
+
+
+def test_a_poll_never_moves_the_cursor_off_the_button_the_packer_chose(packer_page, live_server):
+    """The step poll (every second while Amazon is read) re-focused the weight after every swap, so a
+    packer who had moved to a button found Enter typing into the weight again."""
+    page = packer_page
+    made = _fast_path_shipment()
+    page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
+    expect(page.locator("[data-step=REFRESH][data-step-state=PENDING]")).to_be_visible()  # polled every 1 s
+    confirm = page.locator("[data-action=CONFIRM]")
+    confirm.focus()
+    with page.expect_response(lambda response: "/steps/" in response.url):
+        pass  # a poll has landed since
+    with page.expect_response(lambda response: "/steps/" in response.url):
+        pass
+    page.wait_for_timeout(300)  # settled
+    expect(confirm).to_be_focused()

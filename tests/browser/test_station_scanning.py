@@ -36,6 +36,13 @@ def _scan(page, code):
     page.keyboard.press("Enter")
 
 
+def _opened(page, live_server, shipment):
+    page.wait_for_url(f"{live_server.url}/shipments/{shipment.amazon_id}/")
+    expect(page.locator("#shipment-header h1")).to_have_text(shipment.amazon_id)
+    # Opening claims it: wait for that, so the test ends with no request of the page still running.
+    expect(page.locator("[data-claim-state=mine], [data-claim-done]")).to_be_visible()
+
+
 def test_a_shipment_scanned_on_the_shipped_screen_opens_it(packer_page, live_server, shoot):
     """Defect 6: on the Shipped screen the scanner's Enter followed "Next shipment" and the queue's
     box came up empty: the scanned id was lost."""
@@ -48,8 +55,7 @@ def test_a_shipment_scanned_on_the_shipped_screen_opens_it(packer_page, live_ser
     expect(page.locator("#scan-input")).to_be_focused()
     shoot("78-shipped-scan-next")
     _scan(page, following.amazon_id)
-    page.wait_for_url(f"{live_server.url}/shipments/{following.amazon_id}/")
-    expect(page.locator("#shipment-header h1")).to_have_text(following.amazon_id)
+    _opened(page, live_server, following)
 
 
 def test_a_scan_while_a_button_has_the_cursor_opens_the_shipment_and_presses_nothing(packer_page, live_server):
@@ -60,7 +66,7 @@ def test_a_scan_while_a_button_has_the_cursor_opens_the_shipment_and_presses_not
     page.goto(f"{live_server.url}/shipments/{ready.amazon_id}/")
     expect(page.locator("[data-action=SHIP]")).to_be_focused()
     _scan(page, other.buyer_order_id)
-    page.wait_for_url(f"{live_server.url}/shipments/{other.amazon_id}/")
+    _opened(page, live_server, other)
     assert not ShipmentStep.objects.filter(shipment=ready, kind="SHIP").exists()  # Enter did not mark it shipped
 
 
@@ -71,7 +77,7 @@ def test_a_scan_on_the_queue_goes_into_the_scan_box_even_when_it_lost_the_cursor
     page.goto(f"{live_server.url}/shipments/")
     page.locator(f"tr[data-shipment='{first.amazon_id}'] a.open").focus()  # the packer tabbed onto a row
     _scan(page, made.amazon_id)
-    page.wait_for_url(f"{live_server.url}/shipments/{made.amazon_id}/")
+    _opened(page, live_server, made)
 
 
 def test_a_scanned_tracking_number_opens_its_shipment(packer_page, live_server, shoot):
@@ -82,7 +88,7 @@ def test_a_scanned_tracking_number_opens_its_shipment(packer_page, live_server, 
     page.goto(f"{live_server.url}/shipments/")
     expect(page.locator("#scan-input")).to_be_focused()
     _scan(page, "1Z999AA10123456784")
-    page.wait_for_url(f"{live_server.url}/shipments/{made.amazon_id}/")
+    _opened(page, live_server, made)
     expect(page.locator("[data-shipped]")).to_be_visible()
     page.goto(f"{live_server.url}/shipments/")
     _scan(page, "1Z-NOT-OURS")
