@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export SANDBOX_ADDR ?= 127.0.0.1:8001
 export SANDBOX_SEED ?= 40
 
-.PHONY: run test install install-test browsers check-deploy bench clean
+.PHONY: run test install install-test system-packages check-deploy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,31 @@ TEST_ENV := PACKBENCH_ENV=test \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/packbench} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 
-test: install-test
+test: system-packages install-test
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What the suite needs from Debian: Chromium for the browser tests (Playwright drives Debian's, its own
+# downloads are blocked), Pango and a font for WeasyPrint. As root they are installed; anyone else is
+# told the one command to run, before anything else happens.
+CHROMIUM ?= /usr/bin/chromium
+DEBIAN_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+
+system-packages:
+	@missing=""; \
+	[ -x "$(CHROMIUM)" ] || missing=" chromium"; \
+	for package in $(DEBIAN_LIBRARIES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing what the tests need from Debian:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq$$missing >/dev/null || exit 1; \
+	    [ -x "$(CHROMIUM)" ] || { echo "Debian's chromium did not install $(CHROMIUM)." >&2; exit 1; }; \
+	  else \
+	    echo "make test needs Debian packages that are not installed:$$missing" >&2; \
+	    echo "Run this once, then make test again:  sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 check-deploy: install
 	PACKBENCH_ENV=production DJANGO_SECRET_KEY=$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))') \

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "template_partials",
     "axes",
     "csp",
     "fulfillment.accounts",
@@ -155,6 +156,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "fulfillment.stations.context_processors.current_station",
             ],
+            # {% partialdef %} and {% partial %} in every template, as in Django 6.
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]

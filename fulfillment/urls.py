@@ -1,10 +1,22 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from fulfillment.accounts.views import home
+
+
+@login_not_required
+def favicon(request):
+    # Browsers ask for /favicon.ico on pages that name no icon (a PDF, an error page).
+    return redirect(static("favicon.svg"), permanent=True)
+
 
 urlpatterns = [
-    # The packing queue is the station's home screen.
-    path("", RedirectView.as_view(pattern_name="shipments:queue", permanent=False), name="home"),
+    # Packers start at the queue, supervisors on the floor board.
+    path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("fulfillment.accounts.urls")),
     path("stations/", include("fulfillment.stations.urls")),
     path("shipments/", include("fulfillment.shipments.urls")),

@@ -76,6 +76,7 @@ GET, POST = "get", "post"
 RULES = {
     "home": (lambda f: {}, {GET: EVERYONE}),
     "accounts:login": (lambda f: {}, {GET: PUBLIC}),
+    "favicon": (lambda f: {}, {GET: PUBLIC}),
     "accounts:logout": (lambda f: {}, {POST: {role: "login" for role in ROLES}}),  # signed out, back to login
     "accounts:password_change": (lambda f: {}, {GET: EVERYONE, POST: EVERYONE}),  # their own password
     "accounts:people": (lambda f: {}, {GET: SUPERVISING}),
@@ -236,3 +237,11 @@ def test_sign_out_is_a_post_and_ends_the_session(client):
     assert client.get(reverse("accounts:logout")).status_code == 405
     assert _outcome(client.post(reverse("accounts:logout"))) == "login"
     assert _outcome(client.get(reverse("shipments:queue"))) == "login"
+
+
+@pytest.mark.parametrize("role, start", [("packer", "shipments:queue"), ("supervisor", "supervision:board"),
+                                         ("admin", "shipments:queue")])
+def test_each_role_starts_on_its_own_screen(client, role, start):
+    """Issue 9, defect 8: supervisors landed on "Which station are you at?" instead of the board."""
+    client.force_login(_user(role))
+    assert client.get(reverse("home"))["Location"] == reverse(start)

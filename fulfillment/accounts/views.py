@@ -9,10 +9,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from . import services
-from .roles import ADMIN, SUPERVISOR, has_role, role_required
+from .roles import ADMIN, PACKER, SUPERVISOR, has_role, role_required
 
 supervisors_only = role_required(SUPERVISOR, ADMIN)
-
 
 @method_decorator(login_not_required, name="dispatch")
 class LoginView(auth_views.LoginView):
@@ -56,3 +55,11 @@ def set_password(request, pk):
                                   "Tell them in person, and ask them to change it (Password, top right).")
         return redirect("accounts:people")
     return render(request, "accounts/set_password.html", {"form": form, "person": user})
+
+
+def home(request):
+    """Where a signed-in user starts: packers (and admins) at their station's queue, supervisors on
+    the floor board, whose every shipment links on to its page."""
+    if has_role(request.user, SUPERVISOR) and not has_role(request.user, PACKER, ADMIN):
+        return redirect("supervision:board")
+    return redirect("shipments:queue")

@@ -26,7 +26,7 @@ def claim_state(shipment, user, now=None):
         "claim": current,
         "state": state,
         # Claiming is packing work: supervisors watch and release, they do not take shipments.
-        "can_claim": has_role(user, PACKER, ADMIN),
+        "can_claim": has_role(user, PACKER, ADMIN) and not shipment.is_closed,
         "can_release": current is not None and (state == "mine" or has_role(user, SUPERVISOR, ADMIN)),
         "heartbeat_seconds": getattr(settings, "CLAIM_HEARTBEAT_SECONDS", 30),
     }

@@ -69,6 +69,8 @@ def renew(shipment, user):
     now = timezone.now()
     with transaction.atomic():
         current = _locked_claim(shipment)
+        if current is None and shipment.is_closed:
+            return None  # ended when the shipment was shipped: the open page has nothing to keep alive
         if current is None or current.user_id != user.pk:
             raise NotClaimed()
         current.lease_expires_at = now + lease_duration()
@@ -95,9 +97,25 @@ def release(shipment, by_user):
         return current
 
 
+def release_finished(shipment):
+    """A shipment marked shipped (or cancelled) needs nobody any more: its claim ends now, not when
+    the lease runs out, so the board shows nobody holding it. Returns the ended claim, or None."""
+    with transaction.atomic():
+        current = _locked_claim(shipment)
+        if current is None:
+            return None
+        current.delete()
+        record_event(shipment, ShipmentEvent.Kind.RELEASE,
+                     f"Released from {current.user.get_username()}: the shipment is done", user=None)
+        return current
+
+
 def assert_can_act(shipment, user):
-    """Call before any change a user makes to a shipment: holds (or renews) their claim.
+    """Call before any change a user makes to a shipment: holds (or renews) their claim. A shipped
+    or cancelled shipment is nobody's to hold (a label reprinted after shipping claims nothing).
 
     Raises ClaimedByOther (with `.packer_message`) while another user's lease is live.
     """
+    if shipment.is_closed:
+        return None
     return claim(shipment, user)

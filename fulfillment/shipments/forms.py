@@ -1,9 +1,13 @@
 """Station forms: what a packer types, checked field by field before the workflow's rules
-(`workflow.validate_packages`) judge the packages as a whole.
+(`workflow.validate_packages`) judge the packages as a whole. The templates render every input
+from these forms, so a value that was typed always comes back as it was typed, with its error
+next to it; every error names its field.
 
 The packages form is a formset of packages; each package has, per line item, the units it
 holds and, one field per unit, their serial numbers. Fields that Amazon does not require
-(serials, hazmat labels, country of origin, item value, pieces) are not rendered at all.
+(serials, hazmat labels, country of origin, item value, pieces) are not rendered at all. Its cost
+is capped by the shipment: at most `workflow.MAX_PACKAGES` packages and, per line, as many serial
+fields as units were ordered.
 """
 
 from decimal import Decimal
@@ -11,11 +15,35 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .models import DimensionUnit, Package, Requirement, WeightUnit
+from . import workflow
+from .models import DimensionUnit, Package, Requirement, ShippingOption, WeightUnit
 from .workflow import REJECTION_REASONS, PackageInput, PackageItemInput
 
 _REJECTION_WORDS = {"OUT_OF_STOCK": "Out of stock", "CUSTOMER_REQUESTED": "Customer asked to cancel"}
 REJECTION_REASON_CHOICES = [(code, _REJECTION_WORDS.get(code, code)) for code in REJECTION_REASONS]
+PACKAGES_PREFIX = "pkg"
+
+
+# --- Fields whose every message names them ------------------------------------------------------
+
+
+def _number_field(label, *, decimals, example, digits=12, whole=False, required=True, initial=None, attrs=None):
+    """A number typed at the station: a plain text box (a number box drops what is not a number, so
+    the packer would see the field emptied), messages that name the field."""
+    messages = {
+        "required": f"Enter the {label.lower()}.",
+        "invalid": f"{label}: enter a {'whole ' if whole else ''}number, e.g. {example}.",
+        "max_digits": f"{label} has too many digits: check the number.",
+        "max_whole_digits": f"{label} has too many digits: check the number.",
+        "max_decimal_places": f"{label}: at most {decimals} decimals.",
+    }
+    widget = forms.TextInput(attrs={"inputmode": "numeric" if whole else "decimal", "autocomplete": "off",
+                                    "data-enter-next": "", **(attrs or {})})
+    if whole:
+        return forms.IntegerField(label=label, required=required, initial=initial, widget=widget,
+                                  error_messages=messages)
+    return forms.DecimalField(label=label, required=required, initial=initial, max_digits=digits,
+                              decimal_places=decimals, widget=widget, error_messages=messages)
 
 
 class RejectForm(forms.Form):
@@ -30,7 +58,8 @@ class RejectForm(forms.Form):
             self.fields[f"reason_{line.line_item_id}"] = forms.ChoiceField(
                 label=f"{line.merchant_sku} × {line.number_of_units}",
                 choices=[("", "Choose a reason…"), *REJECTION_REASON_CHOICES],
-                error_messages={"required": f"Choose why {line.merchant_sku} cannot be shipped."},
+                error_messages={"required": f"Choose why {line.merchant_sku} cannot be shipped.",
+                                "invalid_choice": f"Choose why {line.merchant_sku} cannot be shipped."},
             )
 
     def reasons(self) -> dict[str, str]:
@@ -45,73 +74,124 @@ def _required(line, attribute) -> bool:
     return getattr(line, attribute) == Requirement.REQUIRED
 
 
-class PackageForm(forms.Form):
-    """One package: size, weight, what is in it."""
+def units_to_pack(line) -> int:
+    return max(line.number_of_units - line.cancelled_quantity, 0)
 
-    length = forms.DecimalField(error_messages={"required": "Enter the length.", "min_value": "The length must be more than 0."}, min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
-                                widget=forms.NumberInput(attrs={"step": "0.01", "data-enter-next": "", "inputmode": "decimal", "data-fill": "length"}))
-    width = forms.DecimalField(error_messages={"required": "Enter the width.", "min_value": "The width must be more than 0."}, min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
-                               widget=forms.NumberInput(attrs={"step": "0.01", "data-enter-next": "", "inputmode": "decimal", "data-fill": "width"}))
-    height = forms.DecimalField(error_messages={"required": "Enter the height.", "min_value": "The height must be more than 0."}, min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
-                                widget=forms.NumberInput(attrs={"step": "0.01", "data-enter-next": "", "inputmode": "decimal", "data-fill": "height"}))
-    dimension_unit = forms.ChoiceField(label="Unit", choices=[(unit, unit) for unit in DimensionUnit.values], initial=DimensionUnit.CM,
-                                       widget=forms.Select(attrs={"data-fill": "unit"}))
-    weight = forms.DecimalField(error_messages={"required": "Enter the weight.", "min_value": "The weight must be more than 0."}, min_value=Decimal("0.001"), max_digits=12, decimal_places=3,
-                                widget=forms.NumberInput(attrs={"step": "any", "data-enter-next": "", "inputmode": "decimal",
-                                                                "data-fill": "weight"}))
-    weight_unit = forms.ChoiceField(label="Unit", choices=[(unit, unit) for unit in WeightUnit.values], initial=WeightUnit.G)
+
+class BoxForm(forms.Form):
+    """A box: its sides and its weight, within the station's plausible bounds (`bounds`,
+    stations.Station.package_bounds). Pack & label asks for this alone."""
+
+    BOX_FIELDS = ("length", "width", "height", "dimension_unit", "weight", "weight_unit")
+
+    length = _number_field("Length", decimals=2, digits=10, example="20.5", attrs={"data-fill": "length"})
+    width = _number_field("Width", decimals=2, digits=10, example="15", attrs={"data-fill": "width"})
+    height = _number_field("Height", decimals=2, digits=10, example="10", attrs={"data-fill": "height"})
+    dimension_unit = forms.ChoiceField(label="Size unit", choices=[(u, u.lower()) for u in DimensionUnit.values],
+                                       initial=DimensionUnit.CM, widget=forms.Select(attrs={"data-fill": "unit"}),
+                                       error_messages={"invalid_choice": "Size unit: choose cm, m or in."})
+    weight = _number_field("Weight", decimals=3, example="350", attrs={"data-fill": "weight"})
+    weight_unit = forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
+                                    initial=WeightUnit.G,
+                                    error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
+
+    def __init__(self, *args, bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bounds = bounds
+
+    def clean(self):
+        cleaned = super().clean()
+        unit = cleaned.get("dimension_unit")
+        for name in ("length", "width", "height"):
+            if unit and cleaned.get(name) is not None:
+                problem = workflow.side_problem(self.fields[name].label, cleaned[name], unit, self.bounds)
+                if problem:
+                    self.add_error(name, problem)
+        if cleaned.get("weight_unit") and cleaned.get("weight") is not None:
+            problem = workflow.weight_problem(cleaned["weight"], cleaned["weight_unit"], self.bounds)
+            if problem:
+                self.add_error("weight", problem)
+        return cleaned
+
+    def box_fields(self):
+        return [self[name] for name in self.BOX_FIELDS]
+
+    def box(self) -> dict:
+        """The box as Pack & label carries it on its steps (strings)."""
+        return {name: str(self.cleaned_data[name]) for name in self.BOX_FIELDS}
+
+
+class PackageForm(BoxForm):
+    """One package: its box and what is in it."""
+
     handling = forms.ChoiceField(choices=Package.Handling.choices, initial=Package.Handling.NORMAL, required=False)
 
-    def __init__(self, *args, line_items=(), **kwargs):
+    def __init__(self, *args, line_items=(), urls=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.line_items = list(line_items)
+        urls = urls or {}
         self.needs_hazmat = any(_required(line, "hazmat_labels_requirement") for line in self.line_items)
         if self.needs_hazmat:
             labels = sorted({label for line in self.line_items for label in (line.hazmat_labels or [])})
             asked = f" (Amazon asks for {', '.join(labels)})" if labels else ""
             self.fields["hazmat_labels"] = forms.CharField(
-                required=False,
+                label="Hazmat labels on this box", required=False, max_length=255,
                 help_text=f"Labels on this box, comma separated{asked}.",
+                error_messages={"max_length": "Hazmat labels: at most 255 characters."},
                 widget=forms.TextInput(attrs={"data-enter-next": ""}),
             )
         for line in self.line_items:
-            lid = line.line_item_id
-            self.fields[f"qty_{lid}"] = forms.IntegerField(
-                label=f"{line.merchant_sku} units", min_value=0, max_value=line.number_of_units, initial=0,
-                widget=forms.NumberInput(attrs={"data-enter-next": "", "inputmode": "numeric", "class": "qty"}),
-            )
+            lid, sku = line.line_item_id, line.merchant_sku
+            qty = _number_field(f"{sku} units", decimals=0, example="1", whole=True, initial=0,
+                                attrs={"class": "qty"})
+            qty.validators += _range(f"{sku} units", 0, units_to_pack(line), "units ordered")
+            if line.serials_required and urls.get("refresh"):
+                # One serial box per unit: a new count redraws the form from what was typed.
+                qty.widget.attrs.update({"hx-post": urls["refresh"], "hx-trigger": "change", "hx-target": "#work",
+                                         "hx-swap": "innerHTML", "hx-vals": '{"form_action": "refresh"}'})
+            self.fields[f"qty_{lid}"] = qty
             if line.piece_type == "MULTIPLE":
-                self.fields[f"pieces_{lid}"] = forms.IntegerField(label=f"{line.merchant_sku} pieces", min_value=1, required=False)
+                pieces = _number_field(f"{sku} pieces", decimals=0, example="2", whole=True, required=False)
+                pieces.validators += _range(f"{sku} pieces", 1, 999)
+                self.fields[f"pieces_{lid}"] = pieces
             if _required(line, "country_of_origin_requirement"):
                 self.fields[f"coo_{lid}"] = forms.CharField(
-                    label=f"{line.merchant_sku} country of origin", max_length=2, min_length=2, required=False,
-                    initial=line.recommended_country_of_origin,
+                    label=f"{sku} country of origin", required=False, initial=line.recommended_country_of_origin,
+                    validators=[_letters(f"{sku} country of origin", 2, "CN")],
                     widget=forms.TextInput(attrs={"data-enter-next": "", "autocapitalize": "characters", "size": 3}),
                 )
             if _required(line, "item_value_requirement"):
-                self.fields[f"value_{lid}"] = forms.DecimalField(
-                    label=f"{line.merchant_sku} value per unit", min_value=Decimal("0.01"), decimal_places=2, required=False,
-                    widget=forms.NumberInput(attrs={"step": "0.01", "data-enter-next": ""}),
-                )
+                value = _number_field(f"{sku} value per unit", decimals=2, example="499.00", required=False)
+                value.validators += _range(f"{sku} value per unit", Decimal("0.01"), None)
+                self.fields[f"value_{lid}"] = value
                 self.fields[f"currency_{lid}"] = forms.CharField(
-                    label="Currency", max_length=3, min_length=3, required=False, initial=line.recommended_currency_code,
-                    widget=forms.TextInput(attrs={"data-enter-next": "", "size": 4}),
+                    label=f"{sku} currency", required=False, initial=line.recommended_currency_code,
+                    validators=[_letters(f"{sku} currency", 3, "INR")],
+                    widget=forms.TextInput(attrs={"data-enter-next": "", "size": 4, "autocapitalize": "characters"}),
                 )
             if line.serials_required:
-                for n in range(self._quantity(lid)):
+                for n in range(self._quantity(line)):
+                    label = f"Serial of {sku} unit {n + 1}"
+                    attrs = {"data-enter-next": "", "autocomplete": "off", "spellcheck": "false", "class": "serial"}
+                    if urls.get("check_serial"):  # checked as it is scanned: twice here, or on another shipment
+                        attrs.update({"hx-post": urls["check_serial"], "hx-trigger": "change",
+                                      "hx-target": "next .serial-status", "hx-swap": "outerHTML",
+                                      "hx-sync": "this:replace"})
                     self.fields[f"serial_{lid}_{n}"] = forms.CharField(
-                        label=f"{line.merchant_sku} unit {n + 1} serial", max_length=128, required=False,
-                        widget=forms.TextInput(attrs={"data-enter-next": "", "autocomplete": "off", "spellcheck": "false",
-                                                      "class": "serial"}),
+                        label=label, required=False, validators=[_serial(label)],
+                        # No maxlength: the browser would cut a long scan short and send the stump.
+                        widget=forms.TextInput(attrs=attrs),
                     )
 
-    def _quantity(self, lid) -> int:
-        """Units of a line in this package: from what was typed, else the initial split."""
+    def _quantity(self, line) -> int:
+        """Units of a line in this package: from what was typed, else the initial split; never
+        more than the line's units (one serial field per unit ordered, whatever is typed)."""
+        lid = line.line_item_id
         raw = self.data.get(self.add_prefix(f"qty_{lid}")) if self.is_bound else None
         if raw is None:
             raw = self.initial.get(f"qty_{lid}", 0)
         try:
-            return max(0, min(int(raw), 500))
+            return max(0, min(int(raw), units_to_pack(line)))
         except (TypeError, ValueError):
             return 0
 
@@ -120,12 +200,13 @@ class PackageForm(forms.Form):
         for field_name, value in list(cleaned.items()):
             if field_name.startswith(("coo_", "currency_")) and value:
                 cleaned[field_name] = value.strip().upper()
-            if field_name.startswith("serial_") and value:
-                cleaned[field_name] = value.strip()
         if not any(cleaned.get(f"qty_{line.line_item_id}") or cleaned.get(f"pieces_{line.line_item_id}")
-                   for line in self.line_items):
+                   for line in self.line_items) and not any(name.startswith(("qty_", "pieces_")) for name in self.errors):
             raise ValidationError("Put at least one unit (or pieces of one) in this package, or remove the package.")
         return cleaned
+
+    def serial_fields(self):
+        return [self[name] for name in self.fields if name.startswith("serial_")]
 
     # --- For the template -------------------------------------------------------------------
 
@@ -137,16 +218,14 @@ class PackageForm(forms.Form):
             rows.append({
                 "line": line,
                 "qty": self[f"qty_{lid}"],
-                "pieces": self[f"pieces_{lid}"] if f"pieces_{lid}" in self.fields else None,
-                "coo": self[f"coo_{lid}"] if f"coo_{lid}" in self.fields else None,
-                "value": self[f"value_{lid}"] if f"value_{lid}" in self.fields else None,
-                "currency": self[f"currency_{lid}"] if f"currency_{lid}" in self.fields else None,
+                "extra": [self[name] for name in (f"pieces_{lid}", f"coo_{lid}", f"value_{lid}", f"currency_{lid}")
+                          if name in self.fields],
                 "serials": [self[name] for name in self.fields if name.startswith(f"serial_{lid}_")],
             })
         return rows
 
-    def to_input(self) -> PackageInput | None:
-        """The workflow's PackageInput (None when the package holds nothing)."""
+    def to_input(self) -> PackageInput:
+        """The workflow's PackageInput."""
         data = self.cleaned_data
         items = []
         for line in self.line_items:
@@ -172,78 +251,208 @@ class PackageForm(forms.Form):
         )
 
 
+def _range(label, least, most, most_words=""):
+    def check(value):
+        if value is not None and value < least:
+            raise ValidationError(f"{label} must be at least {least}.")
+        if value is not None and most is not None and value > most:
+            raise ValidationError(f"{label}: at most {most}{f' ({most_words})' if most_words else ''}.")
+    return [check]
+
+
+def _letters(label, count, example):
+    def check(value):
+        if value and (len(value.strip()) != count or not value.strip().isalpha()):
+            raise ValidationError(f"{label}: {count} letters, e.g. {example}.")
+    return check
+
+
+def _serial(label):
+    def check(value):
+        problem = workflow.serial_problem(value)
+        if problem:
+            raise ValidationError(f"{label} {problem}")
+    return check
+
+
 class BasePackageFormSet(forms.BaseFormSet):
-    def serials(self):
-        """(field html name, serial) of every serial typed in the formset, in order."""
+    default_error_messages = {
+        "too_many_forms": f"At most {workflow.MAX_PACKAGES} packages per shipment.",
+        "too_few_forms": "Add at least one package.",
+    }
+
+    def __init__(self, *args, used_elsewhere=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # serial -> another shipment's id (selectors.serials_used_elsewhere), asked for the typed serials
+        self.used_elsewhere = used_elsewhere
+
+    def serial_fields(self):
+        """(bound field, serial) of every serial typed in the formset, in order."""
         found = []
         for form in self.forms:
-            for name in form.fields:
-                if name.startswith("serial_"):
-                    value = (form.data.get(form.add_prefix(name)) or "").strip()
-                    if value:
-                        found.append((form.add_prefix(name), value))
+            for field in form.serial_fields():
+                value = (field.value() or "").strip()
+                if value:
+                    found.append((field, value))
         return found
 
+    def typed_serials(self) -> list[str]:
+        return [serial for _, serial in self.serial_fields()]
+
     def clean(self):
-        if any(self.errors):
-            return
-        seen = {}
-        for html_name, serial in self.serials():
-            if serial in seen:
-                raise ValidationError(f"Serial number {serial} is entered twice; each unit has its own.")
-            seen[serial] = html_name
+        # The serial rule (workflow.serial_clashes) marks each field that breaks it.
+        used = self.used_elsewhere(self.typed_serials()) if self.used_elsewhere else {}
+        clashes = workflow.serial_clashes(self.typed_serials(), used)
+        for field, serial in self.serial_fields():
+            if serial in clashes and field.name in field.form.fields and not field.errors:
+                field.form.add_error(field.name, clashes[serial])
 
     def to_inputs(self) -> list[PackageInput]:
         return [form.to_input() for form in self.forms]
 
+    def error_summary(self) -> list[str]:
+        """Every error of the formset, each naming its package and field, for the banner above it."""
+        found = list(self.non_form_errors())
+        for number, form in enumerate(self.forms, start=1):
+            found.extend(f"Package {number}: {error}" for error in form.non_field_errors())
+            found.extend(f"Package {number}: {error}" for field in form for error in field.errors)  # in page order
+        return found
+
 
 PackageFormSet = forms.formset_factory(
-    PackageForm, formset=BasePackageFormSet, extra=0, min_num=1, validate_min=True, max_num=20, validate_max=True
+    PackageForm, formset=BasePackageFormSet, extra=0, min_num=1, validate_min=True,
+    max_num=workflow.MAX_PACKAGES, validate_max=True, absolute_max=workflow.MAX_PACKAGES,
 )
-PACKAGES_PREFIX = "pkg"
 
 
-def package_formset(shipment, line_items, data=None):
+def package_formset(shipment, line_items, data=None, *, bounds=workflow.DEFAULT_BOUNDS, used_elsewhere=None,
+                    urls=None):
     """The packages formset: bound to what was typed, else one package with every unit in it,
-    sized like Amazon's recommended package."""
+    sized like Amazon's recommended package. `used_elsewhere(serials)` names the other shipments
+    that hold any of the serials (selectors.serials_used_elsewhere); `urls` are where a quantity
+    change ("refresh") and a scanned serial ("check_serial") are sent."""
+    form_kwargs = {"line_items": line_items, "bounds": bounds, "urls": urls}
     if data is not None:
-        return PackageFormSet(data, prefix=PACKAGES_PREFIX, form_kwargs={"line_items": line_items})
-    initial = {
-        "length": shipment.recommended_length,
-        "width": shipment.recommended_width,
-        "height": shipment.recommended_height,
-        "dimension_unit": shipment.recommended_dimension_unit or DimensionUnit.CM,
-        "weight": shipment.recommended_weight,
-        "weight_unit": shipment.recommended_weight_unit or WeightUnit.G,
-        "handling": Package.Handling.NORMAL,
-    }
+        return PackageFormSet(data, prefix=PACKAGES_PREFIX, form_kwargs=form_kwargs, used_elsewhere=used_elsewhere)
+    initial = {**_recommended_box(shipment), "handling": Package.Handling.NORMAL}
     for line in line_items:
-        remaining = line.number_of_units - line.cancelled_quantity
-        initial[f"qty_{line.line_item_id}"] = remaining
+        initial[f"qty_{line.line_item_id}"] = units_to_pack(line)
         if line.piece_type == "MULTIPLE":
             initial[f"pieces_{line.line_item_id}"] = None
-    return PackageFormSet(prefix=PACKAGES_PREFIX, initial=[initial], form_kwargs={"line_items": line_items})
+    return PackageFormSet(prefix=PACKAGES_PREFIX, initial=[initial], form_kwargs=form_kwargs)
+
+
+FAST_PATH_PREFIX = "fp"
+
+
+def _recommended_box(shipment) -> dict:
+    """Amazon's recommended package as the packer would write it (21, not 21.00)."""
+    def plain(value):
+        return None if value is None else f"{Decimal(value).normalize():f}"
+
+    return {
+        "length": plain(shipment.recommended_length), "width": plain(shipment.recommended_width),
+        "height": plain(shipment.recommended_height),
+        "dimension_unit": shipment.recommended_dimension_unit or DimensionUnit.CM,
+        "weight": plain(shipment.recommended_weight), "weight_unit": shipment.recommended_weight_unit or WeightUnit.G,
+    }
+
+
+def fast_path_form(shipment, data=None, *, bounds=workflow.DEFAULT_BOUNDS) -> BoxForm:
+    """Pack & label's box: bound to what was typed, else Amazon's recommended package."""
+    initial = _recommended_box(shipment)
+    # auto_id "%s": the inputs' ids are their names (fp-weight), which the page's labels and scripts use.
+    form = BoxForm(data, prefix=FAST_PATH_PREFIX, auto_id="%s", initial=initial, bounds=bounds)
+    form.fields["weight"].widget.attrs["data-scan-focus"] = ""  # the one number read off the scale
+    return form
+
+
+class ScanForm(forms.Form):
+    """The station's scan box: a shipment id, buyer order id or tracking number (and Enter)."""
+
+    q = forms.CharField(
+        label="Scan or type a shipment id, buyer order id or tracking number", max_length=128,
+        error_messages={"required": "Scan or type a shipment id, buyer order id or tracking number.",
+                        "max_length": "That code is too long for a shipment, order or tracking id: scan it again."},
+        widget=forms.TextInput(attrs={"id": "scan-input", "autocomplete": "off", "spellcheck": "false",
+                                      "data-scan-focus": "", "data-scan-box": "", "placeholder": "Scan a shipment, order or tracking number"}),
+    )
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self.fields["q"].widget.attrs["aria-describedby"] = "scan-error"  # the box's id is its own, not id_q
+
+
+
+class VerifyForm(forms.Form):
+    """Scan to verify: one unit's barcode or SKU."""
+
+    code = forms.CharField(
+        label="Scan an item", max_length=128, strip=True,
+        error_messages={"required": "Nothing was scanned. Scan the item's barcode.",
+                        "max_length": "That code is too long for an item barcode: scan it again."},
+        widget=forms.TextInput(attrs={"id": "verify-input", "autocomplete": "off", "spellcheck": "false",
+                                      "placeholder": "Scan each item (SKU or barcode)", "data-scan-focus": ""}),
+    )
 
 
 class CourierForm(forms.Form):
     """Self-Ship: the seller's own carrier and tracking number go with the label request."""
 
-    carrier_name = forms.CharField(max_length=128, widget=forms.TextInput(attrs={"data-enter-next": ""}))
-    tracking_id = forms.CharField(label="Tracking number", max_length=128,
-                                  widget=forms.TextInput(attrs={"data-enter-next": "", "autocomplete": "off"}))
+    carrier_name = forms.CharField(
+        label="Carrier", max_length=128, widget=forms.TextInput(attrs={"data-enter-next": ""}),
+        error_messages={"required": "Enter your carrier's name.", "max_length": "Carrier: at most 128 characters."})
+    tracking_id = forms.CharField(
+        label="Tracking number", max_length=128,
+        widget=forms.TextInput(attrs={"data-enter-next": "", "autocomplete": "off"}),
+        error_messages={"required": "Enter the tracking number.",
+                        "max_length": "Tracking number: at most 128 characters."})
 
 
 class RegenerateLabelForm(forms.Form):
     reason = forms.CharField(
-        max_length=255, help_text="Why a new label is needed; the old one stops being valid.",
-        error_messages={"required": "Say why the label is regenerated (the old one becomes invalid)."},
+        label="Reason (the old label stops being valid)", max_length=255,
+        help_text="Why a new label is needed; the old one stops being valid.",
+        error_messages={"required": "Reason: say why the label is regenerated (the old one becomes invalid).",
+                        "max_length": "Reason: at most 255 characters."},
+        widget=forms.TextInput(attrs={"id": "regen-reason", "autocomplete": "off"}),
     )
 
 
 class ShippingOptionForm(forms.Form):
-    option = forms.ModelChoiceField(queryset=None, empty_label=None, widget=forms.RadioSelect,
-                                    error_messages={"required": "Choose a shipping option."})
+    """One choice per carrier. Amazon offers options per package: the packer picks a carrier once
+    (`choices`: one option per carrier, see selectors.shipping_choices) and the labels name each
+    package's own option of that carrier. A pickup after the ship-by time needs `accept_late`."""
 
-    def __init__(self, *args, options, **kwargs):
+    option = forms.ModelChoiceField(
+        label="Shipping option", queryset=ShippingOption.objects.none(), empty_label=None, widget=forms.RadioSelect,
+        error_messages={"required": "Shipping option: choose one.",
+                        "invalid_choice": "Shipping option: that one is no longer offered; get the options again."})
+    accept_late = forms.BooleanField(label="Ship late: take this pickup although it is after the ship-by time",
+                                     required=False)
+
+    def __init__(self, *args, shipment, choices, **kwargs):
+        self.shipment = shipment
+        chosen = shipment.selected_shipping_option
+        group = {option.pk: option for option in choices}
+        initial = next((o for o in choices if chosen and _same_carrier(o, chosen)), None)
+        if initial is None:
+            initial = next((o for o in choices if o.is_recommended), choices[0] if choices else None)
+        kwargs.setdefault("initial", {"option": initial.pk if initial else None})
         super().__init__(*args, **kwargs)
-        self.fields["option"].queryset = options
+        self.fields["option"].queryset = ShippingOption.objects.filter(pk__in=group).order_by(
+            "-is_recommended", "pickup_start", "id")
+        self.late_ids = {pk for pk, option in group.items() if workflow.pickup_after_ship_by(option, shipment)}
+
+    def clean(self):
+        cleaned = super().clean()
+        option = cleaned.get("option")
+        if option is not None and option.pk in self.late_ids and not cleaned.get("accept_late"):
+            self.add_error("accept_late", f"Shipping option: the pickup of {option.carrier_name or option.ship_by} "
+                                          "starts after the ship-by time, so the shipment will be late. Tick "
+                                          "“Ship late” to take it anyway, or choose another option.")
+        return cleaned
+
+
+def _same_carrier(a: ShippingOption, b: ShippingOption) -> bool:
+    return (a.carrier_name, a.ship_by, a.ship_method) == (b.carrier_name, b.ship_by, b.ship_method)

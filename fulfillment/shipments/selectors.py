@@ -50,20 +50,23 @@ def queue_for_location(location_id: str, *, statuses=workflow.OPEN_STATUSES, lim
 
 
 def find_shipment(code: str, *, location_id: str | None = None) -> Shipment | None:
-    """The shipment a scanned or typed code names: Amazon shipment id or buyer order id.
-    An order split into several shipments gives the first open one (earliest ship-by)."""
+    """The shipment a scanned or typed code names: Amazon shipment id, buyer order id or the tracking
+    number of one of its packages (how a printed label is found again). An order split into several
+    shipments gives the first open one (earliest ship-by)."""
     code = (code or "").strip()
     if not code:
         return None
-    shipments = Shipment.objects.filter(Q(amazon_id=code) | Q(buyer_order_id=code))
+    shipments = Shipment.objects.all()
     if location_id:
         shipments = shipments.filter(location_id=location_id)
     exact = shipments.filter(amazon_id=code).first()
     if exact:
         return exact
+    tracked = Package.objects.filter(tracking_id=code).values("shipment_id")
     return (
-        shipments.annotate(closed=Case(When(status__in=workflow.CLOSED_STATUSES, then=Value(1)), default=Value(0),
-                                       output_field=IntegerField()))
+        shipments.filter(Q(buyer_order_id=code) | Q(pk__in=tracked))
+        .annotate(closed=Case(When(status__in=workflow.CLOSED_STATUSES, then=Value(1)), default=Value(0),
+                              output_field=IntegerField()))
         .order_by("closed", "ship_by", "id")
         .first()
     )
@@ -139,3 +142,16 @@ def serials_used_elsewhere(serials, *, exclude_shipment: Shipment | None = None)
     if exclude_shipment is not None:
         rows = rows.exclude(shipment=exclude_shipment)
     return dict(rows.values_list("serial", "shipment__amazon_id"))
+
+
+def shipping_choices(shipment: Shipment) -> list[ShippingOption]:
+    """The shipping options as the packer chooses among them: one per carrier (name, ship-by,
+    method). Amazon offers options per package, mostly the same carriers for each; the option of
+    the first package stands for its carrier (the labels name each package's own option of it,
+    see services.documents.label_option_id). Recommended first, then by pickup."""
+    first = {}
+    for option in sorted(shipment.shipping_options.all(),
+                         key=lambda o: (o.package.position if o.package_id else 0, o.pk)):
+        first.setdefault((option.carrier_name, option.ship_by, option.ship_method), option)
+    return sorted(first.values(), key=lambda o: (not o.is_recommended, o.pickup_start is None,
+                                                 o.pickup_start or o.retrieved_at, o.pk))

@@ -36,18 +36,13 @@ from .forms import (
     CourierForm,
     RegenerateLabelForm,
     RejectForm,
+    ScanForm,
     ShippingOptionForm,
+    VerifyForm,
+    fast_path_form,
     package_formset,
 )
-from .models import (
-    DimensionUnit,
-    LocationSync,
-    Programme,
-    Shipment,
-    ShipmentStep,
-    Status,
-    WeightUnit,
-)
+from .models import LocationSync, Programme, Shipment, ShipmentStep, Status
 
 Kind = ShipmentStep.Kind
 # Steps a plain button (or a small form) may start; reject, packages and regenerate have their own views.
@@ -55,6 +50,13 @@ BUTTON_STEPS = {Kind.CONFIRM, Kind.CREATE_PACKAGES, Kind.UPDATE_PACKAGE, Kind.SH
                 Kind.FETCH_LABELS, Kind.SHIP, Kind.LABELS, Kind.REFRESH}
 STATION_ROLES = (PACKER, SUPERVISOR, ADMIN)
 PACKING_ROLES = (PACKER, ADMIN)  # supervisors watch the station screens; they release work from supervision
+# The pages; each HTMX fragment is a partial inside its page ("page.html#name").
+SHIPMENT_PAGE = "shipments/detail.html"
+QUEUE_PAGE = "shipments/queue.html"
+
+
+def _fragment(page, name):
+    return f"{page}#{name}"
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -212,30 +214,47 @@ def _body_context(request, station, shipment, **extra):
                                      or (next_action and next_action.kind == Kind.INVOICE))
     if next_action is not None:
         kind = next_action.kind
-        if kind == Kind.CONFIRM and fast_path_eligible(shipment, lines):
-            context["fast_path_form"] = True
+        if kind == Kind.CONFIRM and fast_path_eligible(shipment, lines) and "fast_path_form" not in extra:
+            context["fast_path_form"] = fast_path_form(shipment, bounds=station.package_bounds())
+        if kind == Kind.CONFIRM:
             context["presets"] = BoxPreset.objects.all()
-            context["dimension_units"] = DimensionUnit.values
-            context["weight_units"] = WeightUnit.values
         if kind == workflow.VERIFY:
+            context["verify_form"] = VerifyForm()
             context["missing"] = [
                 (line, line.number_of_units - line.cancelled_quantity - line.scanned_units)
                 for line in lines if line.scanned_units < line.number_of_units - line.cancelled_quantity
             ]
         if kind == workflow.PACK and "formset" not in extra:
-            context["formset"] = _with_focus(package_formset(shipment, lines))
-            context["presets"] = BoxPreset.objects.all()
+            context.update(_packages_context(request, station, shipment, _packages_formset(station, shipment, lines)))
         if kind == Kind.LABELS and workflow.needs_courier_details(shipment) and "courier_form" not in extra:
             context["courier_form"] = CourierForm()
+        if shipment.shipping_options.all() and "option_form" not in extra and kind in {
+                workflow.CHOOSE_OPTION, Kind.LABELS, Kind.INVOICE}:
+            context["option_form"] = _option_form(shipment)
+    elif shipment.is_closed and context["can_pack"]:
+        context["scan_form"] = ScanForm()  # the next scan opens the next shipment from here
+    if shipment.status == Status.SHIPLABEL_GENERATED and "regenerate_form" not in extra:
+        context["regenerate_form"] = RegenerateLabelForm()
     if shipment.selected_shipping_option_id:
         context["chosen_option"] = shipment.selected_shipping_option
+        context["chosen_late"] = workflow.pickup_after_ship_by(shipment.selected_shipping_option, shipment)
     context.update(extra)
     return context
 
 
+def _option_form(shipment, data=None):
+    return ShippingOptionForm(data, shipment=shipment, choices=selectors.shipping_choices(shipment))
+
+
 def _render_body(request, station, shipment, **extra):
     shipment = selectors.shipment_detail(shipment.amazon_id)  # re-read: a step may have changed it
-    return render(request, "partials/shipment_body.html", _body_context(request, station, shipment, **extra))
+    return _closing(render(request, _fragment(SHIPMENT_PAGE, "body"), _body_context(request, station, shipment,
+                                                                                       **extra)), shipment)
+
+
+def _closing(response, shipment):
+    # Shipped or cancelled: the packer's claim has ended; the claim panel above the body reads it again.
+    return trigger_client_event(response, "shipment-closed") if shipment.is_closed else response
 
 
 def _after_action(request, station, shipment, *, flash=None):
@@ -258,8 +277,8 @@ def _error(text):
 @station_view
 def queue(request, station):
     context = {"station": station, "queue": selectors.queue_for_location(station.location_id),
-               **_sync_context(request, station)}
-    return render(request, "shipments/queue.html", context)
+               "scan_form": ScanForm(), **_sync_context(request, station)}
+    return render(request, QUEUE_PAGE, context)
 
 
 def _ago(seconds: int) -> str:
@@ -293,7 +312,7 @@ def sync(request, station):
         if not request.htmx:
             return redirect("shipments:queue")
     context = {"station": station, **_sync_context(request, station)}
-    response = render(request, "partials/sync_status.html", context)
+    response = render(request, _fragment(QUEUE_PAGE, "sync_status"), context)
     if not context["sync_running"] and (request.method == "POST" or request.GET.get("running")):
         trigger_client_event(response, "queue-synced")  # the sync just ended: redraw the queue now
     return response
@@ -304,29 +323,32 @@ def sync(request, station):
 def queue_list(request, station):
     """The queue table alone: the page re-fetches it every 10 seconds."""
     context = {"station": station, "queue": selectors.queue_for_location(station.location_id)}
-    return render(request, "partials/queue_list.html", context)
+    return render(request, _fragment(QUEUE_PAGE, "queue_list"), context)
 
 
 @require_GET
 @station_view
 def open_shipment(request, station):
-    """The scan box: a shipment id or buyer order id opens that shipment."""
-    code = (request.GET.get("q") or "").strip()
-    shipment = selectors.find_shipment(code, location_id=station.location_id) if code else None
-    if shipment is not None:
-        url = reverse("shipments:detail", args=[shipment.amazon_id])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    if not code:
-        error = "Scan or type a shipment id or buyer order id."
-    elif selectors.find_shipment(code):
-        error = f"{code} belongs to another location, not {station.location_id}. Check you are at the right station."
-    else:
-        error = f"No shipment found for “{code}”. Check the code and scan again."
-    context = {"station": station, "scan_value": code, "scan_error": error}
+    """The scan box: a shipment id, buyer order id or tracking number opens that shipment. What was
+    scanned stays in the box when it opens nothing, with why."""
+    form = ScanForm(request.GET)
+    if form.is_valid():
+        code = form.cleaned_data["q"]
+        shipment = selectors.find_shipment(code, location_id=station.location_id)
+        if shipment is not None:
+            url = reverse("shipments:detail", args=[shipment.amazon_id])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        if selectors.find_shipment(code):
+            form.add_error("q", f"{code} belongs to another location, not {station.location_id}. "
+                                "Check you are at the right station.")
+        else:
+            form.add_error("q", f"No shipment found for “{code}”: it is no shipment id, buyer order id or "
+                                "tracking number here. Check the code and scan again.")
+    context = {"station": station, "scan_form": form}
     if request.htmx:
-        return render(request, "partials/scan_form.html", context)
+        return render(request, _fragment(QUEUE_PAGE, "scan_form"), context)
     context.update(queue=selectors.queue_for_location(station.location_id), **_sync_context(request, station))
-    return render(request, "shipments/queue.html", context, status=404)
+    return render(request, QUEUE_PAGE, context, status=404)
 
 
 # --- Shipment page -----------------------------------------------------------------------------------
@@ -347,13 +369,14 @@ def detail(request, station, shipment):
 @require_GET
 @station_view
 def body(request, station, shipment):
-    return render(request, "partials/shipment_body.html", _body_context(request, station, shipment))
+    return _closing(render(request, _fragment(SHIPMENT_PAGE, "body"), _body_context(request, station, shipment)),
+                    shipment)
 
 
 @require_GET
 @station_view
 def header(request, station, shipment):
-    return render(request, "partials/shipment_header.html", {"station": station, "shipment": shipment})
+    return render(request, _fragment(SHIPMENT_PAGE, "header"), {"station": station, "shipment": shipment})
 
 
 @require_GET
@@ -366,7 +389,7 @@ def step_status(request, station, shipment, step_id):
         raise Http404("No such step") from None
     if step.shipment_id != shipment.pk:
         raise Http404("No such step")
-    response = render(request, "partials/step_progress.html", {"step": step, "shipment": shipment})
+    response = render(request, _fragment(SHIPMENT_PAGE, "step_progress"), {"step": step, "shipment": shipment})
     if not step.is_open:
         # A background refresh that changed nothing only updates the header (the packer may be typing).
         quiet = step.kind == Kind.REFRESH and request.GET.get("status") == shipment.status
@@ -385,7 +408,7 @@ def run_step(request, station, shipment, kind):
         form = CourierForm(request.POST)
         if not form.is_valid():
             return _render_body(request, station, shipment, courier_form=form,
-                                flash=_error("Enter your carrier and tracking number for the Self-Ship label."))
+                                flash=_error(" ".join(e for errors in form.errors.values() for e in errors)))
         payload = form.cleaned_data
     try:
         services.request_step(shipment, kind, request.user, payload)
@@ -394,19 +417,22 @@ def run_step(request, station, shipment, kind):
     return _after_action(request, station, shipment)
 
 
+REJECT_FORM = _fragment(SHIPMENT_PAGE, "reject_form")
+
+
 @station_view
 def reject(request, station, shipment):
     """Reject: a reason per line, then an explicit second confirmation."""
     lines = list(shipment.line_items.all())
     if request.method == "GET":
-        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": RejectForm(line_items=lines)})
+        return render(request, REJECT_FORM, {"shipment": shipment, "form": RejectForm(line_items=lines)})
     if request.method != "POST":
         return HttpResponse(status=405)
     form = RejectForm(request.POST, line_items=lines)
     if not form.is_valid():
-        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": form})
+        return render(request, REJECT_FORM, {"shipment": shipment, "form": form})
     if not form.cleaned_data["confirmed"]:
-        return render(request, "partials/reject_form.html", {"shipment": shipment, "form": form, "confirming": True})
+        return render(request, REJECT_FORM, {"shipment": shipment, "form": form, "confirming": True})
     reasons = form.reasons()
     payload = {"reason": next(iter(reasons.values())), "reasons": reasons}
     try:
@@ -420,13 +446,17 @@ def reject(request, station, shipment):
 @station_view
 def verify(request, station, shipment):
     """Scan to verify: one scanned unit ticks its line, a wrong one is refused loudly."""
-    result = services.verify_scan(shipment, request.POST.get("code", ""), request.user)
-    scan_result = {"accepted": result.ok, "message": result.message}
+    form = VerifyForm(request.POST)
+    if form.is_valid():
+        result = services.verify_scan(shipment, form.cleaned_data["code"], request.user)
+        scan_result = {"accepted": result.ok, "message": result.message}
+    else:
+        scan_result = {"accepted": False, "message": " ".join(form.errors["code"])}
     if request.htmx:
         return _render_body(request, station, shipment, scan_result=scan_result)
     # A scanner's Enter can beat HTMX to a freshly drawn form: the plain post shows the same result.
     shipment = selectors.shipment_detail(shipment.amazon_id)
-    return render(request, "shipments/detail.html", _body_context(request, station, shipment, scan_result=scan_result))
+    return render(request, SHIPMENT_PAGE, _body_context(request, station, shipment, scan_result=scan_result))
 
 
 @require_POST
@@ -434,37 +464,54 @@ def verify(request, station, shipment):
 def skip_verification(request, station, shipment):
     """"Skip scanning and pack": noted in the history, then the packages form."""
     services.skip_verification(shipment, request.user)
-    formset = _with_focus(package_formset(shipment, list(shipment.line_items.all())))
-    context = {"shipment": shipment, "formset": formset, "presets": BoxPreset.objects.all(), "station": station}
-    return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html", context)
+    lines = list(shipment.line_items.all())
+    return _render_packages(request, station, shipment, _packages_formset(station, shipment, lines))
+
+
+def _packages_formset(station, shipment, lines, data=None):
+    """The packages form of the shipment at this station: its bounds, the serial registry, its URLs."""
+    urls = {"refresh": reverse("shipments:packages", args=[shipment.amazon_id]),
+            "check_serial": reverse("shipments:check_serial", args=[shipment.amazon_id])}
+    return package_formset(
+        shipment, lines, data, bounds=station.package_bounds(), urls=urls,
+        used_elsewhere=lambda serials: selectors.serials_used_elsewhere(serials, exclude_shipment=shipment),
+    )
+
+
+def _packages_context(request, station, shipment, formset, **extra):
+    return {"shipment": shipment, "station": station, "formset": _with_focus(formset),
+            "presets": BoxPreset.objects.all(), "max_packages": workflow.MAX_PACKAGES, **extra}
+
+
+def _render_packages(request, station, shipment, formset, **extra):
+    template = _fragment(SHIPMENT_PAGE, "packages_form") if request.htmx else "shipments/packages.html"
+    return render(request, template, _packages_context(request, station, shipment, formset, **extra))
 
 
 @station_view
 def packages(request, station, shipment):
     """The packages form: GET shows it (prefilled), POST re-renders it (add/remove a package,
-    apply a box preset) or saves it and sends the packages to Amazon."""
+    a new unit count) or saves it and sends the packages to Amazon. Whatever happens, every value
+    typed comes back as it was typed."""
     lines = list(shipment.line_items.all())
-    presets = BoxPreset.objects.all()
     if request.method == "GET":
-        formset = package_formset(shipment, lines)
-        return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
-                      {"shipment": shipment, "formset": _with_focus(formset), "presets": presets, "station": station})
+        return _render_packages(request, station, shipment, _packages_formset(station, shipment, lines))
     if request.method != "POST":
         return HttpResponse(status=405)
     data = request.POST.copy()
     action = data.get("form_action", "save")
     if action != "save":
         # Editing the form, not sending it: re-render from what was typed, without error noise.
-        _edit_package_data(data, action)
-        formset = package_formset(shipment, lines, data)
-        return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
-                      {"shipment": shipment, "formset": _with_focus(formset), "presets": presets,
-                       "station": station, "quiet": True})
-    formset = package_formset(shipment, lines, data)
+        notice = _edit_package_data(data, action)
+        formset = _quiet(_packages_formset(station, shipment, lines, data))
+        if action == "add" and not notice:
+            _focus(formset.forms[-1], "length")
+        return _render_packages(request, station, shipment, formset, quiet=True, notice=notice)
+    formset = _packages_formset(station, shipment, lines, data)
     problems = []
     if formset.is_valid():
         try:
-            services.submit_packages(shipment, formset.to_inputs(), request.user)
+            services.submit_packages(shipment, formset.to_inputs(), request.user, bounds=station.package_bounds())
         except workflow.PackageValidationError as exc:
             problems = exc.problems
         except workflow.ShipmentError as exc:
@@ -473,39 +520,68 @@ def packages(request, station, shipment):
             response = _after_action(request, station, shipment)
             return retarget(response, "#shipment") if request.htmx else response
     # Nothing typed is lost: the same form comes back with the values and every problem.
-    return render(request, "partials/packages_form.html" if request.htmx else "shipments/packages.html",
-                  {"shipment": shipment, "formset": _with_focus(formset), "presets": presets, "station": station,
-                   "problems": problems})
+    return _render_packages(request, station, shipment, formset, problems=problems)
+
+
+def _quiet(formset):
+    """A formset re-drawn while the packer edits it: what was typed, without judging it yet."""
+    from django.forms.utils import ErrorDict, ErrorList
+
+    formset._errors, formset._non_form_errors = [], ErrorList()
+    for form in formset.forms:
+        form._errors = ErrorDict()
+    return formset
+
+
+def _focus(form, name):
+    form.fields[name].widget.attrs["data-scan-focus"] = ""
 
 
 def _with_focus(formset):
     """Where the cursor starts: the first field in error (a package's first quantity when the
-    package as a whole is wrong, e.g. empty), else the first empty serial number (marked in the
-    template), else the first package's weight."""
+    package as a whole is wrong, e.g. empty), else where it was put, else the first empty serial
+    number, else the first package's weight."""
     if formset.is_bound and formset.total_error_count():
         for form in formset.forms:
-            wrong = next((name for name in form.errors if name in form.fields), None)
+            wrong = next((name for name in form.fields if name in form.errors), None)  # the first on the page
             if wrong is None and form.non_field_errors():
                 wrong = next((name for name in form.fields if name.startswith("qty_")), None)
             if wrong:
-                form.fields[wrong].widget.attrs["data-scan-focus"] = ""
+                _focus(form, wrong)
                 return formset
-    if formset.forms and not any(name.startswith("serial_") for form in formset.forms for name in form.fields):
-        formset.forms[0].fields["weight"].widget.attrs["data-scan-focus"] = ""
+    fields = [(form, name) for form in formset.forms for name in form.fields]
+    if any("data-scan-focus" in form.fields[name].widget.attrs for form, name in fields):
+        return formset
+    empty_serial = next(((form, name) for form, name in fields
+                         if name.startswith("serial_") and not (form[name].value() or "").strip()), None)
+    if empty_serial:
+        _focus(*empty_serial)
+    elif formset.forms and not any(name.startswith("serial_") for _, name in fields):
+        _focus(formset.forms[0], "weight")
     return formset
 
 
-def _edit_package_data(data, action):
-    """Form-only edits that need no Amazon: add or remove a package."""
+def _edit_package_data(data, action) -> str:
+    """Form-only edits that need no Amazon: add or remove a package. Returns a note for the packer
+    when the edit cannot be made (no more than workflow.MAX_PACKAGES)."""
     total_key = f"{PACKAGES_PREFIX}-TOTAL_FORMS"
-    total = int(data.get(total_key) or 1)
+    try:
+        total = min(max(int(data.get(total_key) or 1), 1), workflow.MAX_PACKAGES)
+    except ValueError:
+        total = 1
+    data[total_key] = str(total)
     if action == "add":
+        if total >= workflow.MAX_PACKAGES:
+            return f"A shipment has at most {workflow.MAX_PACKAGES} packages."
         data[total_key] = str(total + 1)
         prefix = f"{PACKAGES_PREFIX}-{total}-"
         for name in ("length", "width", "height", "dimension_unit", "weight_unit"):
             data.setdefault(prefix + name, data.get(f"{PACKAGES_PREFIX}-0-{name}", ""))
     elif action.startswith("remove-") and total > 1:
-        index = int(action.split("-", 1)[1])
+        try:
+            index = int(action.split("-", 1)[1])
+        except ValueError:
+            return ""
         # Shift the later packages down one place, keeping what was typed in them.
         for n in range(index, total - 1):
             for key in [k for k in data if k.startswith(f"{PACKAGES_PREFIX}-{n + 1}-")]:
@@ -513,35 +589,36 @@ def _edit_package_data(data, action):
         for key in [k for k in data if k.startswith(f"{PACKAGES_PREFIX}-{total - 1}-")]:
             del data[key]
         data[total_key] = str(total - 1)
+    return ""
 
 
 @require_POST
 @station_view(claim=False)  # a read-only check while typing; saving the packages claims the shipment
 def check_serial(request, station, shipment):
-    """Inline check of one serial field while the packer scans: duplicate in this form, or
-    already used on another shipment."""
+    """Inline check of one serial box while the packer scans, by the same rules the form saves by
+    (workflow.serial_problem, workflow.serial_clashes): a control character or an over-long scan,
+    a serial typed twice in this form, or one already used on another shipment."""
     field_name = request.htmx.trigger_name if request.htmx else request.POST.get("field")
     serial = (request.POST.get(field_name or "", "") or "").strip()
     message, ok = "", True
     if serial:
-        typed = [(name, (request.POST.get(name) or "").strip()) for name in request.POST if "-serial_" in name]
-        duplicates = [name for name, value in typed if value == serial and name != field_name]
-        used = selectors.serials_used_elsewhere([serial], exclude_shipment=shipment)
-        if duplicates:
-            ok, message = False, f"Duplicate: {serial} is already entered for another unit."
-        elif serial in used:
-            ok, message = False, f"Already used on shipment {used[serial]}. Scan this unit's own serial."
-        else:
-            message = "✓"
-    return render(request, "partials/serial_status.html", {"ok": ok, "message": message})
+        problem = workflow.serial_problem(serial)
+        typed = [(request.POST.get(name) or "").strip() for name in request.POST if "-serial_" in name]
+        clash = workflow.serial_clashes(
+            typed, selectors.serials_used_elsewhere([serial], exclude_shipment=shipment)).get(serial)
+        ok, message = not (problem or clash), (f"Serial {problem}" if problem else clash) or "✓"
+    return render(request, _fragment(SHIPMENT_PAGE, "serial_status"), {"ok": ok, "message": message})
 
 
 @require_POST
 @station_view
 def choose_option(request, station, shipment):
-    form = ShippingOptionForm(request.POST, options=shipment.shipping_options.all())
+    form = _option_form(shipment, request.POST)
     if not form.is_valid():
-        return _render_body(request, station, shipment, flash=_error("Choose a shipping option."))
+        errors = " ".join(e for errors in form.errors.values() for e in errors)
+        if "accept_late" in form.errors:  # the cursor (and the screen) on the box to tick
+            form.fields["accept_late"].widget.attrs["data-scan-focus"] = ""
+        return _render_body(request, station, shipment, option_form=form, flash=_error(errors))
     try:
         services.choose_shipping_option(shipment, form.cleaned_data["option"], request.user)
     except workflow.ShipmentError as exc:
@@ -555,7 +632,7 @@ def regenerate_labels(request, station, shipment):
     form = RegenerateLabelForm(request.POST)
     if not form.is_valid():
         return _render_body(request, station, shipment, regenerate_form=form,
-                            flash=_error("Say why the label is regenerated (the old one becomes invalid)."))
+                            flash=_error(" ".join(form.errors["reason"])))
     try:
         services.request_label_regeneration(shipment, request.user, form.cleaned_data["reason"])
     except workflow.ShipmentError as exc:
@@ -571,28 +648,27 @@ def regenerate_labels(request, station, shipment):
 def pack_and_label(request, station, shipment):
     """Fast path: the packer confirms the box and weight; the worker confirms, packs, takes the
     recommended option, gets the invoice and labels one step after the other and prints the label
-    at this station (`services.start_pack_and_label`). The page only shows the progress."""
+    at this station (`services.start_pack_and_label`). The page only shows the progress. A box the
+    station or Amazon would refuse comes back as it was typed, each field with its problem."""
     lines = list(shipment.line_items.all())
     if not fast_path_eligible(shipment, lines):
         return _after_action(request, station, shipment,
                              flash=_error("This shipment needs the full packing form (serials, several boxes or "
                                           "details Amazon requires)."))
-    data = request.POST.copy()
-    data.setdefault(f"{PACKAGES_PREFIX}-TOTAL_FORMS", "1")
-    data.setdefault(f"{PACKAGES_PREFIX}-INITIAL_FORMS", "0")
-    for line in lines:
-        data[f"{PACKAGES_PREFIX}-0-qty_{line.line_item_id}"] = str(line.number_of_units - line.cancelled_quantity)
-    formset = package_formset(shipment, lines, data)
-    if not formset.is_valid():
-        problems = [str(e) for form in formset.forms for errors in form.errors.values() for e in errors]
-        return _render_body(request, station, shipment, flash=_error("Check the box size and weight: " + " ".join(problems)))
-    form = formset.forms[0].cleaned_data
-    package = {name: str(form[name]) for name in ("length", "width", "height", "dimension_unit", "weight", "weight_unit")}
-    try:
-        services.start_pack_and_label(shipment, package, request.user, station=station)
-    except workflow.ShipmentError as exc:
-        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
-    return _after_action(request, station, shipment)
+    form = fast_path_form(shipment, request.POST, bounds=station.package_bounds())
+    if form.is_valid():
+        try:
+            services.start_pack_and_label(shipment, form.box(), request.user, station=station)
+        except workflow.ShipmentError as exc:
+            for problem in getattr(exc, "problems", None) or [exc.packer_message]:
+                form.add_error(None, problem)
+        else:
+            return _after_action(request, station, shipment)
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong:  # the cursor on the first field in error, not the weight
+        form.fields["weight"].widget.attrs.pop("data-scan-focus", None)
+        _focus(form, wrong)
+    return _render_body(request, station, shipment, fast_path_form=form)
 
 
 # --- Documents and printing ---------------------------------------------------------------------------

@@ -14,9 +14,10 @@ PICKUP_SLOT_RETRIEVED -generateInvoice-> INVOICE_GENERATED -generateShipLabels->
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 
 from .models import (
     DimensionUnit,
@@ -32,9 +33,6 @@ from .models import (
 
 Kind = ShipmentStep.Kind
 INDIA_MARKETPLACE_ID = "A21TJRUUN4KGV"
-MIN_PACKAGE_WEIGHT_GRAMS = Decimal(5)  # Amazon's model: "The package must weigh at least 5 grams."
-GRAMS_PER = {WeightUnit.G: Decimal(1), WeightUnit.KG: Decimal(1000), WeightUnit.LB: Decimal("453.59237"),
-             WeightUnit.OZ: Decimal("28.349523125")}
 # Statuses in which packages exist at Amazon and may still change (before a label is bought).
 PACKAGE_EDIT_STATUSES = {Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED, Status.INVOICE_GENERATED}
 IN_PROGRESS_STATUSES = (
@@ -354,6 +352,101 @@ def _labels_action(shipment: Shipment) -> NextAction:
     return NextAction(Kind.LABELS, "Generate labels", hint)
 
 
+# --- Package rules ----------------------------------------------------------------------------------
+# Each rule is stated here once; the station's forms, the services and the views read it from here.
+
+MIN_PACKAGE_WEIGHT_GRAMS = Decimal(5)  # Amazon's model: "The package must weigh at least 5 grams."
+GRAMS_PER = {WeightUnit.G: Decimal(1), WeightUnit.KG: Decimal(1000), WeightUnit.LB: Decimal("453.59237"),
+             WeightUnit.OZ: Decimal("28.349523125")}
+CM_PER = {DimensionUnit.CM: Decimal(1), DimensionUnit.M: Decimal(100), DimensionUnit.IN: Decimal("2.54")}
+MAX_PACKAGES = 20  # per shipment: the packages form never builds more
+SERIAL_MAX_LENGTH = 128  # as stored (SerialNumber.serial)
+
+
+@dataclass(frozen=True)
+class PackageBounds:
+    """What a plausible box measures at a station: a typo (99,999,999 cm, 4000 kg) is refused before
+    Amazon buys a label for it. Each station's admin sets them (stations.Station.package_bounds);
+    Amazon's minimum weight holds whatever a station says."""
+
+    min_side_cm: Decimal = Decimal(1)
+    max_side_cm: Decimal = Decimal(270)  # the longest side parcel carriers take (UPS, FedEx: 274 cm)
+    max_weight_kg: Decimal = Decimal(70)  # what parcel carriers take (UPS: 150 lb)
+
+
+DEFAULT_BOUNDS = PackageBounds()
+
+
+def _number(value: Decimal, rounding=ROUND_DOWN) -> str:
+    """12.5, 270, 106.2: as a packer writes it (a limit in another unit to one decimal, rounded inwards)."""
+    text = f"{value.quantize(Decimal('0.1'), rounding=rounding) if value >= 1 else value.normalize():f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def side_problem(name: str, value, unit: str, bounds: PackageBounds = DEFAULT_BOUNDS) -> str | None:
+    """Why one side of a box (`name`: Length, Width, Height) cannot be right, or None."""
+    size = _decimal(value)
+    if size is None:
+        return f"{name}: enter a number, e.g. 20.5."
+    if size <= 0:
+        return f"{name} must be more than 0."
+    per_cm = CM_PER.get(unit)
+    if per_cm is None:
+        return None  # the unit's own check says what is wrong
+    if size * per_cm < bounds.min_side_cm:
+        return f"{name} must be at least {_number(bounds.min_side_cm / per_cm, ROUND_UP)} {unit.lower()}: check the number."
+    if size * per_cm > bounds.max_side_cm:
+        return (f"{name} must be at most {_number(bounds.max_side_cm / per_cm)} {unit.lower()} (this station's "
+                f"largest box): check the number.")
+    return None
+
+
+def weight_problem(value, unit: str, bounds: PackageBounds = DEFAULT_BOUNDS) -> str | None:
+    """Why a package's weight cannot be right (Amazon's minimum, the station's maximum), or None."""
+    weight = _decimal(value)
+    if weight is None:
+        return "Weight: enter a number, e.g. 350."
+    per_gram = GRAMS_PER.get(unit)
+    if per_gram is None:
+        return None  # the unit's own check says what is wrong
+    if weight * per_gram < MIN_PACKAGE_WEIGHT_GRAMS:
+        return f"Weight must be at least {_number(MIN_PACKAGE_WEIGHT_GRAMS)} g (Amazon's minimum)."
+    if weight * per_gram > bounds.max_weight_kg * 1000:
+        return (f"Weight must be at most {_number(bounds.max_weight_kg * 1000 / per_gram)} {unit.lower()} "
+                f"(this station's limit): check the scale reading.")
+    return None
+
+
+def serial_problem(serial: str) -> str | None:
+    """Why one scanned serial number cannot be a unit's serial (the words follow "Serial …"), or None."""
+    if any(unicodedata.category(char).startswith("C") for char in serial):
+        return "has a line break or another control character in it: scan it again."
+    if len(serial) > SERIAL_MAX_LENGTH:
+        return f"is {len(serial)} characters long; a serial has at most {SERIAL_MAX_LENGTH}: scan it again."
+    return None
+
+
+def serial_clashes(serials: list[str], used_elsewhere: dict[str, str] | None = None) -> dict[str, str]:
+    """serial -> why it cannot go in these packages: typed for more than one unit here, or already in
+    another shipment (`used_elsewhere`: serial -> that shipment's id, see selectors.serials_used_elsewhere)."""
+    typed = Counter(serial.strip() for serial in serials if serial and serial.strip())
+    clashes = {}
+    for serial, count in typed.items():
+        if count > 1:
+            times = "twice" if count == 2 else f"{count} times"
+            clashes[serial] = f"Serial number {serial} is entered {times}; each unit has its own."
+        elif serial in (used_elsewhere or {}):
+            clashes[serial] = (f"Serial number {serial} is already used on shipment {used_elsewhere[serial]}; "
+                               "scan this unit's own serial.")
+    return clashes
+
+
+def pickup_after_ship_by(option, shipment: Shipment) -> bool:
+    """Whether a shipping option's pickup (or time slot) starts after the shipment's ship-by time."""
+    start = option.pickup_start or option.time_slot_start
+    return bool(start and shipment.ship_by and start > shipment.ship_by)
+
+
 # --- Package validation -----------------------------------------------------------------------------
 
 
@@ -386,10 +479,6 @@ class PackageInput:
     package_id: str | None = None
 
 
-def weight_in_grams(value: Decimal, unit: str) -> Decimal:
-    return Decimal(value) * GRAMS_PER[WeightUnit(unit)]
-
-
 def _decimal(value) -> Decimal | None:
     try:
         return Decimal(str(value)) if value is not None and str(value).strip() != "" else None
@@ -403,32 +492,38 @@ def validate_packages(
     *,
     line_items: list[LineItem] | None = None,
     serials_used_elsewhere: dict[str, str] | None = None,
+    bounds: PackageBounds = DEFAULT_BOUNDS,
 ) -> list[str]:
     """Every reason the packages cannot be sent, in the packer's words (empty list = fine).
 
-    Checks: units per line add up to the shipment's; serial numbers one per unit when REQUIRED,
-    none otherwise, no duplicates, none used on another shipment (`serials_used_elsewhere`:
-    serial -> other shipment id); country of origin, item value and hazmat labels only (and
-    always) when Amazon requires them; sizes positive; weight at least 5 g.
+    Checks: at most MAX_PACKAGES; units per line add up to the shipment's; serial numbers one per
+    unit when REQUIRED, none otherwise, each a plain code (`serial_problem`), no duplicates, none
+    used on another shipment (`serial_clashes`; `serials_used_elsewhere`: serial -> other shipment
+    id); country of origin, item value and hazmat labels only (and always) when Amazon requires
+    them; sides and weight plausible at the station (`side_problem`, `weight_problem`, `bounds`).
     """
     problems: list[str] = []
     lines = {li.line_item_id: li for li in (line_items if line_items is not None else shipment.line_items.all())}
     if not packages:
         return ["Add at least one package."]
+    if len(packages) > MAX_PACKAGES:
+        return [f"At most {MAX_PACKAGES} packages per shipment."]
     units_packed: Counter[str] = Counter()
-    serials_seen: Counter[str] = Counter()
+    serials_typed: list[str] = []
     for number, package in enumerate(packages, start=1):
         where = f"Package {number}:"
-        sizes = [_decimal(package.length), _decimal(package.width), _decimal(package.height)]
-        if any(size is None or size <= 0 for size in sizes):
-            problems.append(f"{where} enter length, width and height greater than 0.")
         if package.dimension_unit not in DimensionUnit.values:
             problems.append(f"{where} size unit must be one of {', '.join(DimensionUnit.values)}.")
-        weight = _decimal(package.weight)
+        for name, value in (("Length", package.length), ("Width", package.width), ("Height", package.height)):
+            problem = side_problem(name, value, package.dimension_unit, bounds)
+            if problem:
+                problems.append(f"{where} {problem}")
         if package.weight_unit not in WeightUnit.values:
             problems.append(f"{where} weight unit must be one of {', '.join(WeightUnit.values)}.")
-        elif weight is None or weight_in_grams(weight, package.weight_unit) < MIN_PACKAGE_WEIGHT_GRAMS:
-            problems.append(f"{where} the weight must be at least 5 g (Amazon's minimum).")
+        else:
+            problem = weight_problem(package.weight, package.weight_unit, bounds)
+            if problem:
+                problems.append(f"{where} {problem}")
         if package.handling not in Package.Handling.values:
             problems.append(f"{where} handling must be NORMAL or FRAGILE.")
         if not package.items:
@@ -452,7 +547,7 @@ def validate_packages(
                 continue
             units_packed[item.line_item_id] += item.quantity
             problems.extend(_item_problems(where, line, item))
-            serials_seen.update(s.strip() for s in item.serial_numbers if s.strip())
+            serials_typed.extend(s.strip() for s in item.serial_numbers if s.strip())
             if line.hazmat_labels_requirement == Requirement.REQUIRED:
                 hazmat_allowed = True
                 hazmat_required.update(line.hazmat_labels or [])
@@ -470,12 +565,7 @@ def validate_packages(
                 f"{line.merchant_sku}: {units_packed[line_id]} of {expected} units are in packages; "
                 f"every unit must be packed exactly once."
             )
-    for serial, count in serials_seen.items():
-        if count > 1:
-            problems.append(f"Serial number {serial} is entered {count} times; each unit has its own.")
-    for serial, other in sorted((serials_used_elsewhere or {}).items()):
-        if serial in serials_seen:
-            problems.append(f"Serial number {serial} was already shipped in shipment {other}; scan the unit again.")
+    problems.extend(serial_clashes(serials_typed, serials_used_elsewhere).values())
     return problems
 
 
@@ -483,6 +573,10 @@ def _item_problems(where: str, line: LineItem, item: PackageItemInput) -> list[s
     problems = []
     sku = line.merchant_sku
     serials = [s.strip() for s in item.serial_numbers if s.strip()]
+    for serial in serials:
+        problem = serial_problem(serial)
+        if problem:
+            problems.append(f"{where} a serial number of {sku} {problem}")
     if line.serial_number_requirement == Requirement.REQUIRED:
         if len(serials) != item.quantity:
             problems.append(f"{where} {sku} needs one serial number per unit: {len(serials)} entered for {item.quantity}.")

@@ -3,7 +3,11 @@ the barcodes on products that are not their merchant SKU."""
 
 from decimal import Decimal
 
+from django.core.validators import MinValueValidator
 from django.db import models
+
+from fulfillment.shipments.workflow import DEFAULT_BOUNDS as _bounds
+from fulfillment.shipments.workflow import PackageBounds
 
 
 class Station(models.Model):
@@ -18,12 +22,35 @@ class Station(models.Model):
         "accounts.SellerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="stations",
         help_text="Empty: the account of the settings (AMAZON_LWA_* variables).",
     )
+    # What a plausible package measures here: the packing forms refuse a typo outside these before
+    # Amazon buys a label for it. Defaults: shipments.workflow.PackageBounds; Amazon's 5 g minimum always holds.
+    min_package_side_cm = models.DecimalField(
+        "shortest box side (cm)", max_digits=7, decimal_places=2, default=_bounds.min_side_cm,
+        validators=[MinValueValidator(Decimal("0.01"))], help_text="A length, width or height below this is refused.",
+    )
+    max_package_side_cm = models.DecimalField(
+        "longest box side (cm)", max_digits=7, decimal_places=2, default=_bounds.max_side_cm,
+        validators=[MinValueValidator(Decimal(1))], help_text="A length, width or height above this is refused.",
+    )
+    max_package_weight_kg = models.DecimalField(
+        "heaviest package (kg)", max_digits=7, decimal_places=3, default=_bounds.max_weight_kg,
+        validators=[MinValueValidator(Decimal("0.005"))], help_text="A package weight above this is refused.",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min_package_side_cm__lt=models.F("max_package_side_cm")),
+                                   name="station_box_sides_in_order",
+                                   violation_error_message="The shortest box side must be less than the longest."),
+        ]
 
     def __str__(self):
         return self.name
+
+    def package_bounds(self) -> PackageBounds:
+        return PackageBounds(min_side_cm=self.min_package_side_cm, max_side_cm=self.max_package_side_cm,
+                             max_weight_kg=self.max_package_weight_kg)
 
 
 class BoxPreset(models.Model):
@@ -44,7 +71,7 @@ class BoxPreset(models.Model):
     width = models.DecimalField(max_digits=8, decimal_places=2)
     height = models.DecimalField(max_digits=8, decimal_places=2)
     dimension_unit = models.CharField(max_length=2, choices=DimensionUnit.choices, default=DimensionUnit.CM)
-    empty_weight = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    empty_weight = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal(0))
     weight_unit = models.CharField(max_length=2, choices=WeightUnit.choices, default=WeightUnit.GRAMS)
 
     class Meta:

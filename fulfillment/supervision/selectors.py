@@ -16,7 +16,21 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
@@ -173,6 +187,27 @@ def alert(filters: BoardFilters, which: str, now=None, limit=LIST_LIMIT) -> dict
     return {"rows": rows[:limit], "count": rows[0].matching if rows else 0}
 
 
+def matching(filters: BoardFilters, now=None, limit=LIST_LIMIT) -> dict:
+    """The shipments the filters pick, in any status and from all history (a SHIPPED filter, a
+    search by order or tracking id): open ones first by ship-by, then finished ones latest first.
+    {"rows": the first `limit`, "count": how many in all}; nothing while no filter is set (the
+    alert lists show the work). One query, as `alert`."""
+    if not filters.picks_shipments:
+        return {"rows": [], "count": 0}
+    finished = Q(status__in=FINISHED_STATUSES)
+    rows = list(
+        filtered_shipments(filters)
+        .select_related("claim__user")
+        .only(*_LISTED)
+        .annotate(finished=Case(When(finished, then=Value(1)), default=Value(0), output_field=IntegerField()),
+                  open_ship_by=Case(When(~finished, then=F("ship_by")), output_field=DateTimeField()),
+                  matching=Window(Count("pk")))
+        .order_by("finished", F("open_ship_by").asc(nulls_last=True), F("ship_by").desc(nulls_last=True), "pk")
+        [:max(limit, 1)]
+    )
+    return {"rows": rows[:limit], "count": rows[0].matching if rows else 0}
+
+
 def headline_counts(filters: BoardFilters, now=None, *, status_table: dict | None = None,
                     alerts: dict | None = None) -> dict[str, int]:
     """Total and open (from the status table), overdue, at risk, stuck and cancelled-after-confirmation
@@ -213,10 +248,12 @@ def status_counts(filters: BoardFilters, now=None) -> dict:
     for _, row in sorted(rows.items()):
         row["programme_label"] = programme_labels.get(row["programme"], row["programme"])
         row["cells"] = [row["by_status"].get(s, 0) for s in statuses]
+        row["by_status_list"] = list(zip(statuses, row["cells"], strict=True))  # each count links to its list
         table.append(row)
     totals = [sum(r["by_status"].get(s, 0) for r in table) for s in statuses]
     finished = sum(n for s, n in zip(statuses, totals) if s in FINISHED_STATUSES)
     return {"statuses": statuses, "rows": table, "totals": totals, "grand_total": sum(totals),
+            "totals_by_status": list(zip(statuses, totals, strict=True)),
             "open": sum(totals) - finished, "finished": finished, "finished_since": filters.finished_since(now)}
 
 
@@ -354,6 +391,7 @@ def board(filters: BoardFilters, now=None) -> dict:
         "now": now,
         "counts": headline_counts(filters, now, status_table=status_table, alerts=alerts),
         **{name: found["rows"] for name, found in alerts.items()},
+        "matching": matching(filters, now),
         "status_table": status_table,
         "failed_steps": failed_steps(filters),
         "amazon_errors": amazon_errors(filters, now),

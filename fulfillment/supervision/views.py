@@ -17,6 +17,7 @@ from fulfillment.documents.models import Document
 from fulfillment.printers.zebra import PrinterError
 from fulfillment.shipments.models import Shipment
 from fulfillment.shipments.workflow import ShipmentError
+from fulfillment.stations.models import Station
 
 from . import charts, selectors
 from .forms import BoardFilterForm
@@ -34,7 +35,9 @@ def _filter_form(request):
 @supervisors_only
 def board(request):
     form = _filter_form(request)
-    data = selectors.board(form.filters())
+    filters = form.filters()
+    data = selectors.board(filters)
+    data["filtering"] = filters.picks_shipments  # the "Shipments matching" list shows what they pick
     data["hourly_chart"] = charts.hourly_chart(data["per_hour"])
     data["packer_chart"] = charts.packer_chart(data["per_packer"])
     context = {
@@ -42,7 +45,7 @@ def board(request):
         "refresh_seconds": getattr(settings, "SUPERVISION_REFRESH_SECONDS", 30), **data,
     }
     # The live panel polls the same URL; only the panel is sent back.
-    template = "supervision/_board_live.html" if request.htmx else "supervision/board.html"
+    template = "supervision/board.html#live" if request.htmx else "supervision/board.html"
     return render(request, template, context)
 
 
@@ -87,7 +90,19 @@ def history(request, shipment_id):
         "history": selectors.shipment_history(shipment),
         "shipment": shipment,
         "claim": live_claim(shipment),
+        # Where a ZPL label can be reprinted: the supervisor's station, else one they pick.
+        "printer_stations": [] if _printer_station(request) else list(
+            Station.objects.exclude(printer_host="").order_by("name")),
     })
+
+
+def _printer_station(request, chosen=None):
+    """The station whose printer reprints a label: the one picked in the form, else the browser's
+    station if it has a printer; None when neither."""
+    if chosen:
+        return Station.objects.exclude(printer_host="").filter(pk=chosen).first()
+    station = request.station
+    return station if station is not None and station.printer_host else None
 
 
 @supervisors_only
@@ -119,8 +134,12 @@ def document(request, pk):
 @require_POST
 def reprint(request, pk):
     doc = get_object_or_404(Document.objects.select_related("shipment", "package").defer("printable_pdf"), pk=pk)
+    station = _printer_station(request, request.POST.get("station") or None)
+    if doc.is_zpl and station is None:
+        messages.error(request, "Not printed: choose the station whose label printer should print it.")
+        return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
     try:
-        done = reprint_document(doc, station=request.station, by_user=request.user)
+        done = reprint_document(doc, station=station, by_user=request.user)
     except (ShipmentError, PrinterError) as exc:
         messages.error(request, f"Not printed: {exc.packer_message}")
         return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)

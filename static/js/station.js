@@ -1,6 +1,10 @@
-// Station behaviour HTMX cannot do on its own: scanner focus, Enter in scanner fields,
-// ship-by countdowns and printing documents. Everything else is server-rendered HTMX.
+// Station behaviour HTMX cannot do on its own: scanner focus, Enter in scanner fields, scans
+// typed while no box has the cursor, ship-by countdowns and printing documents. Everything else
+// is server-rendered HTMX.
 (function () {
+  // Text a packer types into: where a keystroke is theirs, not a stray scan.
+  var TYPING = "input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit]):not([type=button]), textarea, select, [contenteditable]";
+
   // Scanner focus: after any swap, focus lands on the element marked [data-scan-focus]
   // (the next place a scanner types into), so a packer never reaches for the mouse.
   function focusScanTarget(root) {
@@ -13,22 +17,58 @@
   // Never steal focus from a field the packer is filling in (polling swaps happen under them).
   function isTyping() {
     var el = document.activeElement;
-    return el && el.matches && el.matches("input:not([data-scan-focus]), textarea, select");
+    return el && el.matches && el.matches("input:not([data-scan-focus]):not([type=checkbox]):not([type=radio]), textarea, select");
   }
 
-  // Scanners end every code with Enter: in [data-enter-next] fields Enter moves on instead of submitting.
+  // Scanners end every code with Enter: in [data-enter-next] fields Enter moves to the next box to
+  // type into (unit selects are skipped: they rarely change) or to the form's own button
+  // ([data-enter-submit]), never to a side button (Remove package) and never straight to Amazon.
   document.addEventListener("keydown", function (event) {
     var field = event.target;
     if (event.key !== "Enter" || !field.matches || !field.matches("[data-enter-next]")) return;
     event.preventDefault();
     var form = field.form || document;
     var fields = Array.prototype.filter.call(
-      form.querySelectorAll("input:not([type=hidden]):not([disabled]), select, textarea, button[type=submit]"),
-      function (el) { return el.offsetParent !== null; }
+      form.querySelectorAll("[data-enter-next], [data-enter-submit]"),
+      function (el) { return el.offsetParent !== null && !el.disabled && el.tagName !== "SELECT"; }
     );
     var next = fields[fields.indexOf(field) + 1];
     if (next) { next.focus(); if (next.select) next.select(); }
   });
+
+  // A scan typed while no box has the cursor (a button has it, or nothing does) is not lost: the
+  // page's scan box takes it, else Enter opens what it names (body[data-scan-url], e.g. the
+  // station's "open" URL) instead of pressing the focused button.
+  var scanned = "", lastKey = 0;
+  document.addEventListener("keydown", function (event) {
+    var url = document.body.getAttribute("data-scan-url");
+    if (!url || event.ctrlKey || event.altKey || event.metaKey || event.isComposing) return;
+    var el = event.target;
+    if (el && el.matches && el.matches(TYPING)) { scanned = ""; return; }
+    var now = Date.now();
+    if (now - lastKey > 3000) scanned = "";
+    lastKey = now;
+    if (event.key.length === 1 && !(event.key === " " && !scanned)) {
+      var box = document.querySelector("[data-scan-box]");
+      if (box && box.offsetParent !== null) {
+        box.focus();
+        box.value = "";  // the key lands in it: the scan starts afresh
+        scanned = "";
+        return;
+      }
+      scanned += event.key;
+      event.preventDefault();
+    } else if (event.key === "Enter" && scanned) {
+      event.preventDefault();
+      event.stopPropagation();
+      var code = scanned;
+      scanned = "";
+      var param = document.body.getAttribute("data-scan-param") || "q";
+      window.location.assign(url + (url.indexOf("?") < 0 ? "?" : "&") + param + "=" + encodeURIComponent(code));
+    } else if (event.key === "Escape") {
+      scanned = "";
+    }
+  }, true);
 
   // Ship-by countdowns: [data-deadline] holds an ISO time; the server renders the first value.
   function formatLeft(ms) {
@@ -65,20 +105,29 @@
     frame.contentWindow.print();
   };
 
-  // Printing a stored PDF: load it into a hidden same-origin frame and open the print dialog. A label
-  // printed this way is then reported with a POST (printedUrl), which redraws the shipment.
+  // Printing a stored PDF: load it into a hidden same-origin frame and open the print dialog. A
+  // label printed this way (printedUrl) is reported with a POST once its frame has loaded.
+  var labelsLoading = 0;
   function printUrl(url, printedUrl) {
     var frame = document.createElement("iframe");
     frame.className = "print-frame";
     frame.setAttribute("data-print-frame", url);
     frame.src = url;
+    if (printedUrl) labelsLoading += 1;
     frame.addEventListener("load", function () {
       try { window.packbenchPrintFrame(frame); }
       catch (e) { window.open(url, "_blank"); }  // some PDF viewers refuse scripted print
-      if (printedUrl && window.htmx && document.getElementById("shipment")) {
-        htmx.ajax("POST", printedUrl, {source: document.body, target: "#shipment", swap: "innerHTML"});
+      if (printedUrl) {
+        // Recorded by a POST (a GET never changes anything); once the last label is recorded, the
+        // shipment page redraws (label-printed) and shows the next step, Mark shipped.
+        var recorded = window.htmx ? window.htmx.ajax("POST", printedUrl, {source: document.body, swap: "none"})
+                                   : Promise.resolve();
+        recorded.finally(function () {
+          labelsLoading -= 1;
+          if (labelsLoading === 0 && window.htmx) window.htmx.trigger(document.body, "label-printed");
+        });
       }
-    });
+    }, { once: true });
     // Earlier frames stay until their dialog is done; only the same document is replaced.
     document.querySelectorAll("iframe.print-frame").forEach(function (old) {
       if (old.getAttribute("data-print-frame") === url) old.remove();
@@ -91,11 +140,15 @@
     event.preventDefault();
     printUrl(button.getAttribute("data-print-url"), button.getAttribute("data-printed-url"));
   });
-  // A fragment can ask for a print right after it lands (e.g. a PNG/PDF label just generated).
+  // A fragment can ask for labels to print right after it lands (PNG/PDF labels): each URL once per
+  // page, so a redraw that still lists one (its print not yet recorded) never prints it twice.
+  var autoPrinted = {};
   function autoPrint(root) {
     (root || document).querySelectorAll("[data-autoprint-url]").forEach(function (el) {
       var url = el.getAttribute("data-autoprint-url");
       el.removeAttribute("data-autoprint-url");
+      if (autoPrinted[url]) return;
+      autoPrinted[url] = true;
       printUrl(url, el.getAttribute("data-printed-url"));
     });
   }
@@ -106,11 +159,15 @@
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     // A freshly swapped scan field is selected even if HTMX kept its focus: the next scan replaces the text.
+    // A swap elsewhere (a poll of a step, the claim, the queue) never moves the cursor, unless the swap
+    // took the focused element away.
     var target = document.querySelector("[data-scan-focus]");
-    if (target && event.target.contains && event.target.contains(target)) {
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !document.contains(active);
+    if (target && event.target.contains && event.target.contains(target) && (lost || !isTyping())) {
       target.focus();
       if (target.select) target.select();
-    } else {
+    } else if (lost) {
       focusScanTarget(document);
     }
     tick(); autoPrint(event.target);

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services
 from fulfillment.shipments.models import Shipment
@@ -154,6 +155,10 @@ def test_easy_ship_with_serial_numbers_from_accepted_to_shipped(packer_page, liv
     _press(page, "SHIP")
     _wait_status(page, "SHIPPED")
     expect(page.locator("[data-shipped]")).to_be_visible()
+    # Shipped: the packer's claim ends now (not when its lease runs out), and the next scan has the cursor.
+    expect(page.locator("[data-claim-done]")).to_be_visible()
+    assert not Claim.objects.filter(shipment=shipment).exists()
+    expect(page.locator("#scan-input")).to_be_focused()
     shoot("27-shipped")
     _press(page, "NEXT_SHIPMENT")
     page.wait_for_url(f"{live_server.url}/shipments/")
@@ -205,8 +210,9 @@ def test_self_ship_in_two_packages_with_a_pdf_label(packer_page, live_server, sa
     expect(page.locator("iframe.print-frame")).to_have_count(2)
     shoot("32-self-ship-labels")
     page.wait_for_function("(window.__printed || []).length === 2")
-    # Printing from the browser counts as printed (the page posts it): the next step is Mark shipped.
-    expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
+    # Printing from the browser counts as printed (the page posts it): it moves on to Mark shipped by itself,
+    # and a reload shows the print was recorded.
+    expect(page.locator("[data-action=SHIP]")).to_be_focused(timeout=STEP_TIMEOUT)
     page.reload()
     expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
     _press(page, "SHIP")
@@ -265,8 +271,8 @@ def test_easy_ship_png_label_through_pack_and_label_prints_from_the_browser(pack
     page.wait_for_function("(window.__printed || []).length === 1")
     printed = page.request.get(live_server.url + print_spy()[0])
     assert printed.ok and printed.headers["content-type"] == "application/pdf" and printed.body().startswith(b"%PDF-")
+    expect(page.locator("[data-action=SHIP]")).to_be_focused(timeout=STEP_TIMEOUT)  # no reload needed
     shoot("43-png-label-printed")
-    expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
     _press(page, "SHIP")
     _wait_status(page, "SHIPPED")
     assert sandbox.state(shipment.amazon_id)["shipment"]["status"] == "SHIPPED"

@@ -79,7 +79,7 @@ def _every_shipment_action(shipment, label):
         (reverse("shipments:choose_option", args=args), {"option": "1"}),
         (reverse("shipments:regenerate_labels", args=args), {"reason": "torn"}),
         (reverse("shipments:print_all_labels", args=args), {}),
-        (reverse("shipments:pack_and_label", args=args), box),
+        (reverse("shipments:pack_and_label", args=args), {k.replace("pkg-0-", "fp-"): v for k, v in box.items()}),
         (reverse("shipments:packing_slip", args=args), {}),
         (reverse("shipments:print_label", args=[*args, label.pk]), {}),
     ]

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from fulfillment.accounts import roles
 from fulfillment.shipments import services
-from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import Package, Programme, ShipmentStep
+from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.stations.models import BoxPreset, Station
 from fulfillment.stations.selectors import SESSION_KEY
 from tests.shipments import factories
@@ -196,7 +196,7 @@ def test_serial_check_flags_a_serial_used_on_another_shipment(packer):
                               compliance={"serial_number_requirement": "REQUIRED"})
     html = packer.post(reverse("shipments:check_serial", args=[made.amazon_id]), {"pkg-0-serial_1_0": "SN-9"},
                        HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="pkg-0-serial_1_0").content.decode()
-    assert f"Already used on shipment {other.amazon_id}" in html and "bad" in html
+    assert f"SN-9 is already used on shipment {other.amazon_id}" in html and "bad" in html
 
 
 def test_adding_a_package_keeps_the_first_one_and_splits_units(packer):
@@ -231,8 +231,8 @@ def test_fast_path_offers_pack_and_label_with_box_presets(packer):
     html = packer.get(reverse("shipments:detail", args=[made.amazon_id])).content.decode()
     assert "Pack &amp; label" in html and "Small box" in html and 'value="350"' in html
     html = packer.post(reverse("shipments:pack_and_label", args=[made.amazon_id]),
-                       {"pkg-0-length": "20", "pkg-0-width": "15", "pkg-0-height": "10", "pkg-0-dimension_unit": "CM",
-                        "pkg-0-weight": "360", "pkg-0-weight_unit": "G"}, **HX).content.decode()
+                       {"fp-length": "20", "fp-width": "15", "fp-height": "10", "fp-dimension_unit": "CM",
+                        "fp-weight": "360", "fp-weight_unit": "G"}, **HX).content.decode()
     # The chain lives on the step (not in the browser's session): the worker carries it on.
     step = ShipmentStep.objects.get(shipment=made, kind="CONFIRM")
     assert step.payload["chain"] == services.PACK_AND_LABEL and step.payload["package"]["weight"] == "360"
@@ -244,9 +244,10 @@ def test_pack_and_label_refuses_a_box_amazon_would_refuse_before_anything_is_sen
     made = factories.shipment(recommended_length=21, recommended_width=16, recommended_height=9,
                               recommended_dimension_unit="CM", recommended_weight=350, recommended_weight_unit="G")
     html = packer.post(reverse("shipments:pack_and_label", args=[made.amazon_id]),
-                       {"pkg-0-length": "20", "pkg-0-width": "15", "pkg-0-height": "10", "pkg-0-dimension_unit": "CM",
-                        "pkg-0-weight": "2", "pkg-0-weight_unit": "G"}, **HX).content.decode()
-    assert "at least 5 g" in html and "data-flash" in html
+                       {"fp-length": "20", "fp-width": "15", "fp-height": "10", "fp-dimension_unit": "CM",
+                        "fp-weight": "2", "fp-weight_unit": "G"}, **HX).content.decode()
+    assert "Weight must be at least 5 g" in html and "data-form-problems" in html
+    assert 'name="fp-weight" value="2"' in html  # what was typed, not Amazon's 350
     assert not ShipmentStep.objects.filter(shipment=made).exclude(kind="REFRESH").exists()
 
 
@@ -267,7 +268,7 @@ def test_regenerating_a_label_needs_a_reason(packer):
     factories.package(made, label_status=Package.LabelStatus.READY)
     url = reverse("shipments:regenerate_labels", args=[made.amazon_id])
     refused = packer.post(url, {"reason": " "}, **HX).content.decode()
-    assert "Say why the label is regenerated" in refused
+    assert "Reason: say why the label is regenerated" in refused
     assert not ShipmentStep.objects.filter(kind="LABELS").exists()
     packer.post(url, {"reason": "Label torn while taping"}, **HX)
     step = ShipmentStep.objects.get(kind="LABELS")
@@ -330,3 +331,60 @@ def test_ship_by_shows_in_the_stations_zone_through_the_date_filter(packer, stat
     html = packer.get(reverse("shipments:queue_list"), **HX).content.decode()
     assert f'<div class="sub">{shown}</div>' in html
 
+
+
+def test_the_packages_form_never_builds_more_than_the_shipment_allows(packer):
+    """Issue 12 item 5: the edit path ignored the 20-package limit and built up to 500 serial fields per
+    package whatever was ordered (100 packages took 27 s and 28 MB)."""
+    made = factories.shipment(status="CONFIRMED", lines=(("PHONE", 3),), requires_serials=True,
+                              compliance={"serial_number_requirement": "REQUIRED"})
+    url = reverse("shipments:packages", args=[made.amazon_id])
+    data = _package_post(made, **{"pkg-TOTAL_FORMS": "100", "form_action": "add"})
+    data.update({f"pkg-{n}-qty_1": "500" for n in range(100)})
+    html = packer.post(url, data, **HX).content.decode()
+    assert len(re.findall(r'data-package-form ', html)) == 20
+    assert html.count('class="serial"') == 20 * 3  # one per unit ordered, never 500
+    assert "A shipment has at most 20 packages." in html and 'data-action="ADD_PACKAGE"' not in html
+    data["form_action"] = "save"
+    saved = packer.post(url, data, **HX).content.decode()
+    assert "At most 20 packages per shipment." in saved and not Package.objects.filter(shipment=made).exists()
+    assert len(re.findall(r'data-package-form ', saved)) == 20
+
+
+def test_a_serial_with_a_line_break_is_refused_naming_its_field(packer):
+    """Issue 12 item 10 (a browser's text box drops line breaks; a direct post does not)."""
+    made = factories.shipment(status="CONFIRMED", lines=(("PHONE", 1),), requires_serials=True,
+                              compliance={"serial_number_requirement": "REQUIRED"})
+    html = packer.post(reverse("shipments:packages", args=[made.amazon_id]),
+                       _package_post(made, **{"pkg-0-qty_1": "1", "pkg-0-serial_1_0": "SN-1\nSN-2"}), **HX)
+    assert "Serial of PHONE unit 1 has a line break or another control character in it" in html.content.decode()
+    assert not Package.objects.filter(shipment=made).exists()
+    with pytest.raises(services.PackageValidationError, match="a serial number of PHONE has a line break"):
+        services.save_packages(made, [services.PackageInput(
+            length=10, width=10, height=10, weight=100,
+            items=[services.PackageItemInput(line_item_id="1", quantity=1, serial_numbers=["SN-1\rSN-2"])])], None)
+
+
+def test_a_scanned_tracking_number_opens_its_shipment(packer):
+    """Defect 9: the scan box took only a shipment or order id."""
+    made = factories.shipment(status="SHIPPED")
+    factories.package(made, tracking_id="1Z999AA10123456784", carrier_name="UPS")
+    found = packer.get(reverse("shipments:open"), {"q": " 1Z999AA10123456784 "}, **HX)
+    assert found["HX-Redirect"] == reverse("shipments:detail", args=[made.amazon_id])
+
+
+def test_a_stations_plausible_bounds_are_edited_in_the_admin(client, station):
+    admin = User.objects.create_superuser("root", password="pw-for-tests-only")
+    client.force_login(admin)
+    url = reverse("admin:stations_station_change", args=[station.pk])
+    page = client.get(url).content.decode()
+    for name in ("min_package_side_cm", "max_package_side_cm", "max_package_weight_kg"):
+        assert f'name="{name}"' in page
+    form = {"name": station.name, "location_id": station.location_id, "timezone": station.timezone,
+            "printer_host": "", "printer_port": "9100", "seller_account": "", "min_package_side_cm": "2",
+            "max_package_side_cm": "120", "max_package_weight_kg": "30"}
+    assert client.post(url, form).status_code == 302
+    station.refresh_from_db()
+    assert (station.max_package_side_cm, station.max_package_weight_kg) == (120, 30)
+    refused = client.post(url, {**form, "min_package_side_cm": "150"}).content.decode()
+    assert "The shortest box side must be less than the longest." in refused

@@ -32,7 +32,7 @@ def test_the_panel_claims_on_open_then_renews(client, shipment):
     client.force_login(anna)
     url = reverse("claims:heartbeat", args=[shipment.pk])
     panel = client.post(url, {"mode": "open"}, HTTP_HX_REQUEST="true").content.decode()
-    assert 'data-claim-state="mine"' in panel and 'hx-trigger="every 30s"' in panel and '"mode": "renew"' in panel
+    assert 'data-claim-state="mine"' in panel and 'hx-trigger="every 30s, shipment-closed from:body"' in panel and '"mode": "renew"' in panel
     Claim.objects.update(lease_expires_at=timezone.now() + timedelta(seconds=3))
     client.post(url, {"mode": "renew"}, HTTP_HX_REQUEST="true")
     assert Claim.objects.get().lease_expires_at > timezone.now() + timedelta(seconds=80)

@@ -129,3 +129,17 @@ def test_packers_racing_for_a_shipment_exactly_one_wins():
         claim_events = ShipmentEvent.objects.filter(shipment=target, kind="CLAIM")
         assert claim_events.filter(user__username=winners[0]).count() == 1
         assert claim_events.count() == (2 if round_ % 2 else 1)
+
+
+def test_a_shipped_shipment_ends_its_claim_and_nobody_takes_it_again(people, shipment):
+    """Issue 9, defect 8: a packer's claim stayed on a shipped shipment until its lease ran out."""
+    anna, _, _ = people
+    services.claim(shipment, anna)
+    shipment.status = "SHIPPED"
+    shipment.save(update_fields=["status"])
+    assert services.release_finished(shipment).user == anna
+    assert live_claim(shipment) is None
+    assert ShipmentEvent.objects.filter(shipment=shipment, kind="RELEASE", message__contains="done").exists()
+    assert services.renew(shipment, anna) is None  # the open page's heartbeat keeps nothing alive, raises nothing
+    assert services.assert_can_act(shipment, anna) is None and not Claim.objects.exists()
+    assert services.release_finished(shipment) is None

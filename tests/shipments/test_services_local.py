@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from fulfillment.shipments import selectors, services
 from fulfillment.shipments.models import Package, SerialNumber, ShipmentEvent, ShipmentStep
-from fulfillment.shipments.workflow import PackageInput, PackageItemInput, PackageValidationError, StepNotAllowed
+from fulfillment.shipments.workflow import (
+    PackageInput,
+    PackageItemInput,
+    PackageValidationError,
+    StepNotAllowed,
+)
 from fulfillment.stations.models import SkuBarcode
 
 from . import factories as f
@@ -68,7 +73,7 @@ def test_a_serial_ships_once_across_shipments(packer):
     second = f.shipment(status="CONFIRMED", lines=(("PHONE", 1),), compliance=serial_rule)
     services.save_packages(first, [box([PackageItemInput("1", 1, ["IMEI-1"])])], packer)
     assert selectors.serials_used_elsewhere(["IMEI-1"], exclude_shipment=second) == {"IMEI-1": first.amazon_id}
-    with pytest.raises(PackageValidationError, match=f"already shipped in shipment {first.amazon_id}"):
+    with pytest.raises(PackageValidationError, match=f"already used on shipment {first.amazon_id}"):
         services.save_packages(second, [box([PackageItemInput("1", 1, ["IMEI-1"])])], packer)
     # The database refuses it too, whoever writes.
     with pytest.raises(IntegrityError), transaction.atomic():

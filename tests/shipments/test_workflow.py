@@ -180,7 +180,12 @@ def test_a_correct_package_has_no_problems():
         ([box([PackageItemInput("1", 1), PackageItemInput("1", 1)])], "SKU-1 is listed twice"),
         ([box([PackageItemInput("1", 2)], weight=Decimal("4.9"))], "at least 5 g"),
         ([box([PackageItemInput("1", 2)], weight=Decimal("0.004"), weight_unit="KG")], "at least 5 g"),
-        ([box([PackageItemInput("1", 2)], length=Decimal("0"))], "greater than 0"),
+        ([box([PackageItemInput("1", 2)], length=Decimal("0"))], "Package 1: Length must be more than 0"),
+        ([box([PackageItemInput("1", 2)], length=Decimal("99999999"))], "Length must be at most 270 cm"),
+        ([box([PackageItemInput("1", 2)], height=Decimal("0.2"))], "Height must be at least 1 cm"),
+        ([box([PackageItemInput("1", 2)], width=Decimal("120"), dimension_unit="IN")], "Width must be at most 106.2 in"),
+        ([box([PackageItemInput("1", 2)], weight=Decimal("71"), weight_unit="KG")], "Weight must be at most 70 kg"),
+        ([box([PackageItemInput("1", 2)]) for _ in range(21)], "At most 20 packages"),
         ([box([PackageItemInput("1", 2)], dimension_unit="FT")], "size unit"),
         ([box([])], "put at least one item"),
         ([box([PackageItemInput("1", 2, serial_numbers=["SN1", "SN2"])])], "must not have serial numbers"),
@@ -213,11 +218,13 @@ REQUIRED_ALL = {
     ("item", "expected"),
     [
         (PackageItemInput("1", 2, ["SN1"], "CN", Decimal("10"), "INR"), "one serial number per unit: 1 entered for 2"),
-        (PackageItemInput("1", 2, ["SN1", "SN1"], "CN", Decimal("10"), "INR"), "SN1 is entered 2 times"),
+        (PackageItemInput("1", 2, ["SN1", "SN1"], "CN", Decimal("10"), "INR"), "SN1 is entered twice"),
         (PackageItemInput("1", 2, ["SN1", "SN2"], "", Decimal("10"), "INR"), "country of origin"),
         (PackageItemInput("1", 2, ["SN1", "SN2"], "CHN", Decimal("10"), "INR"), "two letters"),
         (PackageItemInput("1", 2, ["SN1", "SN2"], "CN", None, "INR"), "enter the value"),
         (PackageItemInput("1", 2, ["SN1", "SN2"], "CN", Decimal("10"), ""), "currency"),
+        (PackageItemInput("1", 2, ["SN1\nSN2", "SN3"], "CN", Decimal("10"), "INR"), "line break"),
+        (PackageItemInput("1", 2, ["S" * 129, "SN3"], "CN", Decimal("10"), "INR"), "129 characters long"),
         (PackageItemInput("1", 2, ["SN1", "SN2"], "CN", Decimal("10"), "INR"), None),
     ],
 )
@@ -235,7 +242,23 @@ def test_serial_used_on_another_shipment_is_refused():
     problems = workflow.validate_packages(
         shipment, [box([PackageItemInput("1", 1, ["SN-9"])])], serials_used_elsewhere={"SN-9": "OTHER-1"}
     )
-    assert problems == ["Serial number SN-9 was already shipped in shipment OTHER-1; scan the unit again."]
+    assert problems == ["Serial number SN-9 is already used on shipment OTHER-1; scan this unit's own serial."]
+
+
+def test_a_stations_bounds_replace_the_defaults_but_never_amazons_minimum_weight():
+    from fulfillment.shipments.workflow import PackageBounds
+
+    shipment = f.shipment(lines=(("SKU-1", 1),))
+    bounds = PackageBounds(min_side_cm=Decimal(5), max_side_cm=Decimal(60), max_weight_kg=Decimal(2))
+    big = box([PackageItemInput("1", 1)], length=Decimal(61), weight=Decimal("2.5"), weight_unit="KG")
+    assert workflow.validate_packages(shipment, [big]) == []
+    assert workflow.validate_packages(shipment, [big], bounds=bounds) == [
+        "Package 1: Length must be at most 60 cm (this station's largest box): check the number.",
+        "Package 1: Weight must be at most 2 kg (this station's limit): check the scale reading.",
+    ]
+    feather = box([PackageItemInput("1", 1)], weight=Decimal(4))
+    assert workflow.validate_packages(shipment, [feather], bounds=PackageBounds(max_weight_kg=Decimal(0))) == [
+        "Package 1: Weight must be at least 5 g (Amazon's minimum)."]
 
 
 def test_hazmat_labels_required_and_listed_by_amazon():

@@ -5,6 +5,7 @@ import pytest
 
 from fulfillment.accounts import roles
 from fulfillment.shipments.models import Programme, ShipmentEvent, ShipmentStep, Status
+from tests.browser.conftest import label_printer  # noqa: F401  the station's Zebra: a listening socket
 
 from . import factories as f
 

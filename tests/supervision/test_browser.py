@@ -65,3 +65,58 @@ def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(p
     assert ShipmentEvent.objects.filter(shipment=late, kind="RELEASE", user=sofia).exists()
     # The freed shipment can be taken by the next packer at once.
     assert claims.claim(late, ben).user == ben
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_supervisor_starts_on_the_board_and_reaches_a_shipped_shipment_from_it(page, shoot, live_server,
+                                                                                label_printer):
+    """Issue 9, defect 8: supervisors landed on "Which station are you at?"; filtering the board by
+    SHIPPED listed nothing; reprinting before choosing a station said "ask your admin". Defect 7: a
+    shipped shipment's history still counted down to its ship-by."""
+    from fulfillment.documents.models import Document
+    from fulfillment.shipments.models import Package
+    from fulfillment.stations.models import Station
+
+    now = timezone.now()
+    Station.objects.create(name="Bench 1", location_id="LOC-1")
+    host, port = label_printer.server_address
+    Station.objects.create(name="Bench 2", location_id="LOC-1", printer_host=host, printer_port=port)
+    sofia = f.user("sofia", roles.SUPERVISOR)
+    old = f.shipment(now=now - timedelta(days=30), status=Status.SHIPPED, ship_by_in=timedelta(hours=2),
+                     buyer_order_id="171-0000000-0000030", tracking_ids=["TRK-OLD-1"])
+    package = Package.objects.create(shipment=old, package_id="PKG1-OLD", length=10, width=10, height=10, weight=100,
+                                     tracking_id="TRK-OLD-1", shipped_at=now - timedelta(days=30))
+    label = Document.objects.create(shipment=old, package=package, kind=Document.Kind.LABEL,
+                                    content=b"^XA^FDold^FS^XZ", original_format="ZPL", content_type="text/plain")
+    f.shipment(now=now, status=Status.ACCEPTED, ship_by_in=timedelta(hours=3))
+
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", sofia.username)
+    page.fill("#id_password", f.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/supervision/")  # the board, no station to choose first
+    expect(page.get_by_role("heading", name="Floor board")).to_be_visible()
+
+    page.locator("#id_status").select_option("SHIPPED")
+    page.get_by_role("button", name="Show").click()
+    matching = page.locator("#matching")
+    expect(matching).to_contain_text("Shipments matching")
+    row = matching.locator("tr", has_text=old.amazon_id)
+    expect(row).to_contain_text("Shipped")
+    expect(row.locator(".countdown")).to_have_count(0)  # shipped: its ship-by is a date, not a countdown
+    shoot("80-board-shipped-filter")
+
+    # A tracking number typed (or scanned) into the search finds it too.
+    page.goto(f"{live_server.url}/supervision/?q=TRK-OLD-1")
+    page.locator("#matching").get_by_role("link", name=old.amazon_id).click()
+    page.wait_for_url(f"{live_server.url}/supervision/shipments/{old.amazon_id}/")
+    expect(page.locator("[data-ship-by-closed]")).to_be_visible()
+    expect(page.locator(".ship-header .countdown")).to_have_count(0)
+
+    reprint = page.locator("#documents form", has=page.get_by_role("button", name="Reprint"))
+    reprint.locator("select[name=station]").select_option(label="Bench 2")
+    shoot("81-history-reprint-choose-station")
+    reprint.get_by_role("button", name="Reprint").click()
+    expect(page.get_by_text("Label sent to Bench 2's printer.")).to_be_visible()
+    assert label_printer.jobs == [bytes(label.content)]
+    assert ShipmentEvent.objects.filter(shipment=old, kind="LABEL_PRINTED", user=sofia).exists()

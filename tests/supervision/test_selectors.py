@@ -177,3 +177,21 @@ def test_board_queries_do_not_grow_with_the_floor(floor, extra, django_assert_ma
                 getattr(s, "claim", None) and s.claim.user.username  # what the board template reads
         for step in data["failed_steps"]["rows"]:
             step.shipment.amazon_id, step.requested_by and step.requested_by.username
+
+
+def test_the_matching_list_reaches_every_shipment_the_filters_pick_in_any_status(floor):
+    """Issue 9, defect 8: filtering the board by SHIPPED listed no shipment."""
+    before = selectors.matching(BoardFilters(status=Status.SHIPPED), NOW)["count"]
+    old = f.shipment(now=NOW - timedelta(days=90), status=Status.SHIPPED, ship_by_in=timedelta(hours=1))
+    assert selectors.matching(BoardFilters()) == {"rows": [], "count": 0}  # nothing filtered: the alerts show the work
+    shipped = selectors.matching(BoardFilters(status=Status.SHIPPED), NOW)
+    assert before and shipped["count"] == before + 1  # 90 days back too, beyond the board's 7-day window
+    assert old.amazon_id in [s.amazon_id for s in shipped["rows"]] and {s.status for s in shipped["rows"]} == {"SHIPPED"}
+    rows = selectors.matching(BoardFilters(location="LOC-1"), NOW)["rows"]
+    finished = [bool(s.finished) for s in rows]
+    assert finished == sorted(finished) and True in finished and False in finished  # open ones first
+    opened = [s.ship_by for s in rows if not s.finished]
+    assert opened == sorted(opened)  # the most urgent first
+    done = [s.ship_by for s in rows if s.finished]
+    assert done == sorted(done, reverse=True)  # then the latest finished
+    assert selectors.matching(BoardFilters(status=Status.SHIPPED), NOW, limit=1)["count"] == before + 1

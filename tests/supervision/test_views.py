@@ -169,9 +169,10 @@ def test_documents_are_served_with_their_content_type_and_reprints_are_recorded(
     response = client.post(reverse("supervision:reprint", args=[invoice.pk]))
     assert response["Location"] == reverse("supervision:document", args=[invoice.pk])
     assert done.events.filter(kind="NOTE", message__contains="Invoice reprinted").exists()
-    # No station with a printer chosen: the ZPL label is refused with a message, nothing recorded as printed.
+    # No station with a printer chosen: the ZPL label is refused, saying what to do, nothing recorded as printed.
     response = client.post(reverse("supervision:reprint", args=[zpl.pk]), follow=True)
-    assert "no label printer" in response.content.decode()
+    assert "choose the station whose label printer should print it" in response.content.decode()
+    assert "ask your admin" not in response.content.decode()
     assert not done.events.filter(kind="LABEL_PRINTED").exists()
 
 

@@ -47,7 +47,8 @@ def start_pack_and_label(shipment: Shipment, package: dict, user, *, station=Non
     """Ask for the confirm step of a Pack & label chain. `package`: length, width, height,
     dimension_unit, weight, weight_unit (as strings). The box is checked before anything goes to
     Amazon (PackageValidationError); labels are printed at `station`."""
-    problems = workflow.validate_packages(shipment, [_fast_path_package(shipment, package)])
+    bounds = station.package_bounds() if station else workflow.DEFAULT_BOUNDS
+    problems = workflow.validate_packages(shipment, [_fast_path_package(shipment, package)], bounds=bounds)
     if problems:
         raise PackageValidationError(problems)
     payload = {"chain": PACK_AND_LABEL, "package": package, "station": station.pk if station else None}

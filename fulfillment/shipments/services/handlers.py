@@ -242,7 +242,14 @@ def _ship(step, client):
                 raise
         Package.objects.filter(pk=package.pk).update(shipped_at=timezone.now())
         shipped.append(package.package_id)
-    return {"packages": shipped, **reread_after_write(step, client)}
+    result = {"packages": shipped, **reread_after_write(step, client)}
+    if not shipment.packages.filter(shipped_at__isnull=True).exists():
+        from fulfillment.claims.services import (
+            release_finished,  # claims records events through services
+        )
+
+        release_finished(shipment)
+    return result
 
 
 def _refresh_step(step, client):

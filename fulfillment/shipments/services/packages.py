@@ -6,11 +6,21 @@ import secrets
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from fulfillment.amazon import schemas
 
-from .. import workflow
-from ..models import Package, PackageLineItem, SerialNumber, Shipment, ShipmentEvent, ShipmentStep, ShippingOption, Status
+from .. import selectors, workflow
+from ..models import (
+    Package,
+    PackageLineItem,
+    SerialNumber,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+    ShippingOption,
+    Status,
+)
 from ..workflow import PackageInput, PackageValidationError, ShipmentError, StepNotAllowed
 from . import steps
 from .events import record_event
@@ -56,25 +66,24 @@ def payload_dict(package: Package) -> dict:
     return package_payload(package).to_amazon()
 
 
-def save_packages(shipment: Shipment, packages: list[PackageInput], user) -> list[Package]:
+def save_packages(shipment: Shipment, packages: list[PackageInput], user, *,
+                  bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS) -> list[Package]:
     """Validate and store the packages (ids generated and SAVED here, before any Amazon call).
 
     Before Amazon has packages, the set may be replaced freely (existing ids are reused by
     position, so a retry after a failed createPackages sends the same ids). Once Amazon has
     them, only their contents can change (same package ids); a change marks the package for
-    updatePackage. Raises PackageValidationError listing every problem; nothing is stored then."""
+    updatePackage. `bounds`: what a plausible box measures at the packer's station. Raises
+    PackageValidationError listing every problem; nothing is stored then."""
     if shipment.status in workflow.CLOSED_STATUSES or shipment.status == Status.SHIPLABEL_GENERATED:
         raise StepNotAllowed("Packages can no longer change: the label is generated or the shipment is closed.")
     if shipment.status == Status.ACCEPTED:
         raise StepNotAllowed("Confirm the shipment before packing it.")
     line_items = list(shipment.line_items.all())
     all_serials = {s.strip() for p in packages for i in p.items for s in i.serial_numbers if s.strip()}
-    elsewhere = dict(
-        SerialNumber.objects.filter(serial__in=all_serials, released=False)
-        .exclude(shipment=shipment)
-        .values_list("serial", "shipment__amazon_id")
-    )
-    problems = workflow.validate_packages(shipment, packages, line_items=line_items, serials_used_elsewhere=elsewhere)
+    elsewhere = selectors.serials_used_elsewhere(all_serials, exclude_shipment=shipment)
+    problems = workflow.validate_packages(shipment, packages, line_items=line_items, serials_used_elsewhere=elsewhere,
+                                          bounds=bounds)
     existing = list(shipment.packages.order_by("position", "id"))
     known = [p for p in existing if p.known_to_amazon]
     if known:
@@ -140,9 +149,10 @@ def save_packages(shipment: Shipment, packages: list[PackageInput], user) -> lis
     return saved
 
 
-def submit_packages(shipment: Shipment, packages: list[PackageInput], user) -> ShipmentStep:
+def submit_packages(shipment: Shipment, packages: list[PackageInput], user, *,
+                    bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS) -> ShipmentStep:
     """save_packages, then ask Amazon for createPackages (first time) or updatePackage (later)."""
-    save_packages(shipment, packages, user)
+    save_packages(shipment, packages, user, bounds=bounds)
     shipment.refresh_from_db()
     kind = Kind.CREATE_PACKAGES if shipment.status == Status.CONFIRMED else Kind.UPDATE_PACKAGE
     if kind == Kind.UPDATE_PACKAGE and not shipment.packages.exclude(state=Package.State.CONFIRMED).exists():
@@ -160,7 +170,10 @@ def choose_shipping_option(shipment: Shipment, option: ShippingOption | int, use
         raise StepNotAllowed("A shipping option can be chosen only before the label is generated.")
     shipment.selected_shipping_option = option
     shipment.save(update_fields=["selected_shipping_option", "updated_at"])
+    # The history says it in words; Amazon's long option id stays in the data (and the supervisor's history).
+    pickup = f", pickup {timezone.localtime(option.pickup_start):%a %d %b %H:%M}" if option.pickup_start else ""
+    late = " — after the ship-by time" if workflow.pickup_after_ship_by(option, shipment) else ""
     record_event(shipment, ShipmentEvent.Kind.OPTION_CHOSEN,
-                 f"Shipping option chosen: {option.carrier_name or option.ship_by} ({option.option_id}).", user=user,
+                 f"Shipping option chosen: {option.carrier_name or option.ship_by}{pickup}{late}.", user=user,
                  data={"option_id": option.option_id})
     return shipment

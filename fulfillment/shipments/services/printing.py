@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from fulfillment.documents.models import Document
 
-from ..models import Package, ShipmentEvent
+from .. import workflow
+from ..models import Package, Shipment, ShipmentEvent
 from ..workflow import ShipmentError
 from .events import record_event
 
@@ -33,10 +34,12 @@ def print_label(document: Document, *, station, user) -> None:
     record_label_printed(document, user, via=f"printer {station.name}")
 
 
-def record_label_printed(document: Document, user, via: str = "browser") -> None:
-    """Note that a label was printed (the queue's next step moves on to Mark shipped)."""
+def record_label_printed(document: Document, user, via: str = "browser") -> workflow.NextAction | None:
+    """Note that a label was printed; returns what the packer does next (Mark shipped once every
+    label is printed), for the page to show at once."""
     if document.package_id:
         Package.objects.filter(pk=document.package_id).update(label_printed_at=timezone.now())
     record_event(document.shipment, ShipmentEvent.Kind.LABEL_PRINTED,
                  f"Label {document.package or ''} printed ({via}).".replace("  ", " "), user=user,
                  data={"document": document.pk, "via": via})
+    return workflow.next_action(Shipment.objects.get(pk=document.shipment_id))
