@@ -1130,6 +1130,21 @@ class Sandbox:
             record.doc["subStatus"] = "PICKED_UP"
             return copy.deepcopy(record.doc)
 
+    def tamper(self, shipment_id: str, changes: dict) -> dict:
+        """Set (`set`: dotted path -> value) or drop (`remove`: dotted paths) fields of a shipment as
+        getShipment(s) serve it, to play a shipment that breaks the model or carries codes longer
+        than expected. Counts as an update (lastUpdatedDateTime moves)."""
+        with self.lock:
+            record = self._record(shipment_id)
+            for path, value in (changes.get("set") or {}).items():
+                *parents, name = _path(path)
+                _walk(record.doc, parents)[name] = value
+            for path in changes.get("remove") or []:
+                *parents, name = _path(path)
+                _walk(record.doc, parents).pop(name, None)
+            self._touch(record)
+            return copy.deepcopy(record.doc)
+
     def state(self, shipment_id: str, base_url: str = "") -> dict:
         with self.lock:
             record = self._record(shipment_id)
@@ -1495,6 +1510,17 @@ class Sandbox:
 # Access tokens carry their own expiry, signed with a fixed key: a token cached by Packbench (in
 # Redis, across test runs) stays valid when the sandbox restarts, as a real LWA token would.
 _TOKEN_KEY = b"packbench-sandbox-lwa"
+
+
+def _path(dotted: str) -> list:
+    """"lineItems.0.merchantSku" -> ["lineItems", 0, "merchantSku"]."""
+    return [int(part) if part.isdigit() else part for part in dotted.split(".")]
+
+
+def _walk(doc: Any, parts: list) -> Any:
+    for part in parts:
+        doc = doc[part]
+    return doc
 
 
 def _sign_token(payload: dict) -> str:

@@ -270,6 +270,8 @@ def control_shipments(request, body):
 
 @_control
 def control_shipment(request, body, shipment_id):
+    if request.method == "PATCH":
+        return 200, current().tamper(shipment_id, body)
     return 200, current().state(shipment_id, _base_url(request))
 
 

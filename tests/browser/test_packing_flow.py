@@ -90,7 +90,7 @@ def test_easy_ship_with_serial_numbers_from_accepted_to_shipped(packer_page, liv
     page = packer_page
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["TPLINK-ARCHER-C6"], units=2,
                     label_format="ZPL", invoice_shape="pdf", ship_by_hours=3)
-    services.sync_location(LOCATION)  # the rest of the location's work, as the periodic sync brings it
+    services.sync_stations()  # the rest of the location's work, as the periodic sync brings it
     page.goto(f"{live_server.url}/shipments/")
     expect(page.locator(f"tr[data-shipment='{shipment.amazon_id}']")).to_contain_text("Easy Ship")
     assert page.locator("tr[data-shipment]").count() > 5

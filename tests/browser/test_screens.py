@@ -17,7 +17,6 @@ from fulfillment.documents.models import Document
 from fulfillment.shipments import services
 from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import (
-    LocationSync,
     Package,
     Programme,
     ShipmentStep,
@@ -48,7 +47,7 @@ def floor(db):
 
 def _queue_data():
     now = timezone.now()
-    LocationSync.objects.create(location_id="LOC", last_synced_at=now - timedelta(seconds=17))
+    factories.synced(now - timedelta(seconds=17))
     made = [
         factories.shipment(Programme.EASY_SHIP, ship_by=now - timedelta(minutes=25), priority="HIGH",
                            compliance={"serial_number_requirement": "REQUIRED"}, requires_serials=True, units_count=2,
