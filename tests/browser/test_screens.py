@@ -15,13 +15,13 @@ from fulfillment.claims import services as claims
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services
-from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import (
     Package,
     Programme,
     ShipmentStep,
     ShippingOption,
 )
+from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.stations.models import BoxPreset, Station
 from tests.shipments import factories
 

@@ -7,14 +7,19 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from fulfillment.accounts import roles
 from fulfillment.amazon.client import get_client
 from fulfillment.shipments import services
-from fulfillment.shipments.models import Shipment, ShipmentEvent, ShipmentStep, SyncCursor, UnreadableShipment
+from fulfillment.shipments.models import (
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+    SyncCursor,
+    UnreadableShipment,
+)
 from fulfillment.shipments.programmes import SYNC_STATUSES
 from fulfillment.stations.models import Station
 from fulfillment.stations.selectors import SESSION_KEY
@@ -61,7 +66,7 @@ def test_sync_calls_per_cycle_do_not_grow_with_the_locations(amazon):
 
     one, one_first, one_again = cycle(["SANDBOX-LOC-1"])
     ten, ten_first, ten_again = cycle(["SANDBOX-LOC-1", "SANDBOX-LOC-2", *extra])
-    shape = lambda calls: sorted((c["query"]["status"], "paginationToken" in c["query"]) for c in calls)  # noqa: E731
+    shape = lambda calls: sorted((c["query"]["status"], "paginationToken" in c["query"]) for c in calls)
     assert len(one_first) == len(ten_first) and shape(one_first) == shape(ten_first)
     assert len(one_again) == len(ten_again) == len(SYNC_STATUSES)  # a quiet cycle: one call per status
     assert not any("locationId" in c["query"] for c in one_first + ten_first + one_again + ten_again)
@@ -92,10 +97,11 @@ def test_a_shipment_that_breaks_the_model_is_listed_and_the_rest_of_the_page_sto
     assert cursor.last_synced_at is not None and cursor.last_error == ""  # the cursor moved on
     row = UnreadableShipment.objects.get()
     assert (row.shipment_id, row.location_id) == (broken["id"], location)
-    assert set(row.problems) == {"shipmentInfo.buyerOrderId: Field required",
-                                 "shipmentInfo.numberOfUnits: Input should be a valid integer, unable to parse "
-                                 "string as an integer",
-                                 "lineItems.0.merchantSku: Field required"}
+    assert set(row.problems) == {
+        "shipmentInfo.buyerOrderId: Field required",
+        "shipmentInfo.numberOfUnits: Input should be a valid integer, unable to parse string as an integer",
+        "lineItems.0.merchantSku: Field required",
+    }
     assert broken["id"] in caplog.text and "many" not in caplog.text  # named, never its values
     assert buyer not in str(row.problems)
 
