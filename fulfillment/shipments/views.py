@@ -46,6 +46,7 @@ from .models import (
     Status,
     WeightUnit,
 )
+from .programmes import status_rank
 from .step_kinds import BUTTON_KINDS, STEP_KINDS
 
 Kind = ShipmentStep.Kind
@@ -133,10 +134,7 @@ def fast_path_eligible(shipment, lines) -> bool:
 
 def _stepper(shipment):
     """The workflow as a checklist (labels of the stages and whether each is done/current/skipped)."""
-    order = [Status.ACCEPTED, Status.CONFIRMED, Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED,
-             Status.INVOICE_GENERATED, Status.SHIPLABEL_GENERATED, Status.SHIPPED]
-    rank = {status: n for n, status in enumerate(order)}
-    current = rank.get(shipment.status, len(order) if shipment.status == Status.DELIVERED else -1)
+    current = status_rank(shipment.status)
     stages = [
         ("Confirm", Status.CONFIRMED, False),
         ("Pack and send packages", Status.PACKAGE_CREATED, False),
@@ -149,7 +147,7 @@ def _stepper(shipment):
     for label, reached_at, skipped in stages:
         if skipped:
             state = "skipped"
-        elif current >= rank[reached_at]:
+        elif current >= status_rank(reached_at):
             state = "done"
         elif not current_marked and current >= 0:
             state, current_marked = "current", True

@@ -5,6 +5,7 @@ tasks run eagerly inside the live server, the station's label printer is a liste
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -362,7 +363,9 @@ def test_a_shipment_cancelled_by_the_marketplace_shows_the_banner_on_open(packer
     page = packer_page
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["CAMEL-ACRYLIC-24SET"])
     sandbox.cancel(shipment.amazon_id)
-    page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")  # opening re-reads it from Amazon
+    # Read from Amazon longer ago than SHIPMENT_FRESH_SECONDS, and no sync since: opening re-reads it.
+    Shipment.objects.filter(pk=shipment.pk).update(synced_at=timezone.now() - timedelta(hours=1))
+    page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
     expect(page.locator("[data-cancelled]")).to_be_visible(timeout=STEP_TIMEOUT)
     expect(page.locator("[data-action=CONFIRM]")).to_have_count(0)
     shoot("50-cancelled-by-marketplace")

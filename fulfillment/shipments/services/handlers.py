@@ -29,7 +29,7 @@ from .documents import (
 )
 from .packages import package_payload, payload_dict
 from .progress import advance
-from .sync import _fit, refresh_shipment
+from .sync import fit_columns, refresh_shipment
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def shipping_options(step, client):
 def _store_option(shipment, package, option: schemas.ShippingOptions, recommended) -> ShippingOption:
     pickup, slot = option.pickup_window, option.time_slot
     handover = (slot.handover_method if slot else None) or (pickup.handover_method if pickup else None) or ""
-    return ShippingOption.objects.create(**_fit(ShippingOption, {
+    return ShippingOption.objects.create(**fit_columns(ShippingOption, {
         "shipment": shipment, "package": package, "option_id": option.shipping_option_id, "ship_by": option.ship_by or "",
         "carrier_name": option.carrier_name or "",
         "ship_method": (option.model_extra or {}).get("shipMethod", "") if option.model_extra else "",

@@ -63,7 +63,8 @@ def disagreement_grace() -> timedelta:
 _WIDTHS: dict[type, dict[str, int]] = {}
 
 
-def _fit(model, values: dict) -> dict:
+def fit_columns(model, values: dict) -> dict:
+    """`values` for `model`, every string cut to its column (see above)."""
     widths = _WIDTHS.get(model)
     if widths is None:
         widths = _WIDTHS[model] = {f.name: f.max_length for f in model._meta.concrete_fields
@@ -155,7 +156,7 @@ def _shipment_values(data: schemas.Shipment, seller_account: str | None) -> dict
         "cancellation_reason": (cancellations[0].cancellation_reason or "") if cancellations else "",
         "raw": raw,
     }
-    return _fit(Shipment, values)
+    return fit_columns(Shipment, values)
 
 
 def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", force: bool = False,
@@ -235,7 +236,7 @@ def _after_store(shipment: Shipment, data: schemas.Shipment, old_status: str | N
 def _line_item_values(line: schemas.ShipmentLineItem) -> dict:
     """Our LineItem columns (but its shipment and id) from Amazon's line item."""
     compliance, gift = line.compliance_attributes, line.gift_attributes
-    return _fit(LineItem, {
+    return fit_columns(LineItem, {
         "merchant_sku": line.merchant_sku,
         "number_of_units": line.number_of_units,
         "piece_type": line.piece_type or "",
@@ -316,7 +317,7 @@ def _merge_amazon_packages(shipment: Shipment, amazon_packages: list[schemas.Pac
             package.state = Package.State.CONFIRMED
             package.known_to_amazon = True
             package.sent_payload = payload
-        package.amazon_status = _fit(Package, {"amazon_status": remote.status or ""})["amazon_status"]
+        package.amazon_status = fit_columns(Package, {"amazon_status": remote.status or ""})["amazon_status"]
         package.save()
 
 
@@ -324,7 +325,7 @@ def _package_from_amazon(shipment, remote: schemas.Package, position: int, lines
     dims = remote.dimensions
     payload = remote.to_amazon()
     payload.pop("status", None)
-    package = Package.objects.create(**_fit(Package, {
+    package = Package.objects.create(**fit_columns(Package, {
         "shipment": shipment, "package_id": remote.id, "position": position,
         "length": _q2(dims.length.value), "width": _q2(dims.width.value), "height": _q2(dims.height.value),
         "dimension_unit": dims.length.dimension_unit, "weight": _q3(remote.weight.value),
@@ -335,7 +336,7 @@ def _package_from_amazon(shipment, remote: schemas.Package, position: int, lines
     for item in remote.package_line_items:
         line = lines.get(item.package_line_item_id)
         if line is not None:
-            PackageLineItem.objects.create(**_fit(PackageLineItem, {
+            PackageLineItem.objects.create(**fit_columns(PackageLineItem, {
                 "package": package, "line_item": line, "quantity": item.quantity, "pieces": item.pieces,
                 "serial_numbers": item.serial_numbers or [], "country_of_origin": item.country_of_origin or "",
                 "item_value": item.item_value.value if item.item_value else None,
