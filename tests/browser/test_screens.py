@@ -223,3 +223,35 @@ def test_a_supervisor_watches_a_shipment_read_only(page, live_server, floor, sho
     expect(page.locator("#verify-input")).to_have_count(0)
     expect(page.get_by_role("button", name="Release")).to_be_visible()
     shoot("14-supervisor-read-only")
+
+
+def test_amazon_disagreeing_shows_on_the_station_and_on_the_board(page, live_server, floor, shoot):
+    """Amazon's status contradicted one a step had set: the packer sees it on the shipment, the
+    supervisor on the board, beside the shipments Amazon sent that could not be read."""
+    from fulfillment.shipments.models import UnreadableShipment
+
+    made = factories.shipment(status="CONFIRMED", disagreed_at=timezone.now(), disagreed_status="PACKAGE_CREATED",
+                              ship_by=timezone.now() + timedelta(hours=3))
+    UnreadableShipment.objects.create(seller_account="default", shipment_id="Bz9Xq4LmN", location_id="LOC",
+                                      problems=["shipmentInfo.buyerOrderId: Field required",
+                                                "lineItems.0.numberOfUnits: Input should be a valid integer"])
+    sign_in_at_station(page, live_server, make_packer(), "Bench A")
+    page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
+    banner = page.locator("[data-amazon-disagrees]")
+    expect(banner).to_contain_text("Amazon disagrees")
+    expect(banner.locator("[data-status]")).to_have_count(2)
+    expect(banner.locator("[data-status]").first).to_have_attribute("data-status", "PACKAGE_CREATED")  # ours
+    expect(banner.locator("[data-status]").last).to_have_attribute("data-status", "CONFIRMED")  # Amazon's
+    shoot("70-amazon-disagrees-station")
+    page.get_by_role("button", name="Sign out").click()
+    supervisor = make_user("sofia", roles.SUPERVISOR)
+    page.goto(f"{live_server.url}/supervision/")
+    page.fill("#id_username", supervisor.username)
+    page.fill("#id_password", "packer-password-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/supervision/")
+    expect(page.locator('[data-figure="amazon_disagrees"]')).to_have_text("1")
+    expect(page.locator(f'[data-disagrees="{made.amazon_id}"]')).to_be_visible()
+    expect(page.locator('[data-unreadable="Bz9Xq4LmN"]')).to_contain_text("shipmentInfo.buyerOrderId: Field required")
+    page.locator("#amazon-disagrees").scroll_into_view_if_needed()
+    shoot("71-amazon-disagrees-board")
