@@ -23,19 +23,15 @@ from .models import (
 )
 from .programmes import (
     CLOSED_STATUSES,
-    DEFAULT_REJECTABLE_STATUSES,
-    IN_PROGRESS_STATUSES,
-    INDIA_MARKETPLACE_ID,
-    OPEN_STATUSES,
+    OPEN_STATUSES,  # noqa: F401 - the programme rules are read as workflow.<name> across the app
     PACKAGE_EDIT_STATUSES,
-    REJECTION_REASONS,
+    REJECTION_REASONS,  # noqa: F401
     invoice_needed,
-    invoice_supported,
     needs_courier_details,
-    packing_slip_needed,
-    programme_for,
-    rejectable_statuses,
-    tax_invoice_required,
+    packing_slip_needed,  # noqa: F401
+    programme_for,  # noqa: F401
+    rejectable_statuses,  # noqa: F401
+    tax_invoice_required,  # noqa: F401
     uses_shipping_options,
 )
 from .step_kinds import STEP_KINDS, label

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from fulfillment.accounts import roles
 from fulfillment.shipments import services
-from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.shipments.models import Package, Programme, ShipmentStep
+from fulfillment.shipments.selectors import QUEUE_SHOWN
 from fulfillment.stations.models import BoxPreset, Station
 from fulfillment.stations.selectors import SESSION_KEY
 from tests.shipments import factories

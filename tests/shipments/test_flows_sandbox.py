@@ -10,7 +10,13 @@ from fulfillment.amazon.client import get_client
 from fulfillment.amazon.errors import LabelUrlExpired
 from fulfillment.documents.models import Document
 from fulfillment.shipments import selectors, services, workflow
-from fulfillment.shipments.models import Package, SerialNumber, Shipment, ShipmentEvent, ShipmentStep
+from fulfillment.shipments.models import (
+    Package,
+    SerialNumber,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+)
 from fulfillment.shipments.workflow import PackageInput, PackageItemInput
 
 from .factories import INDIA, US

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from fulfillment.shipments import selectors, services
 from fulfillment.shipments.models import Package, SerialNumber, ShipmentEvent, ShipmentStep
-from fulfillment.shipments.workflow import PackageInput, PackageItemInput, PackageValidationError, StepNotAllowed
+from fulfillment.shipments.workflow import (
+    PackageInput,
+    PackageItemInput,
+    PackageValidationError,
+    StepNotAllowed,
+)
 from fulfillment.stations.models import SkuBarcode
 
 from . import factories as f
