@@ -70,13 +70,16 @@ class SandboxHandle:
         return response.json()
 
     def reset(self, **kw) -> dict:
-        """Fresh seeded shipments (kw: seed, count), start-up config, no faults, empty call log."""
+        """Fresh seeded shipments and MFN orders (kw: seed, count, orders), start-up config, no
+        faults, empty call log."""
         return self._control("POST", "reset", kw)
 
     def configure(self, **kw) -> dict:
         """rate_limits={"op"|"default": {"rate", "burst"}}, label_url_ttl_seconds, token_ttl_seconds,
         expire_tokens=True, empty_page_every, fail_next_labels, invoice_shape, label_format, live={...},
-        lwa_clients={id: secret}, refresh_tokens=[...], revoked_refresh_tokens=[...]."""
+        lwa_clients={id: secret}, refresh_tokens=[...], revoked_refresh_tokens=[...],
+        orders_list_lag_seconds, mfn_refund_after_seconds, mfn_label_confirms_shipment,
+        mfn_unavailable_carriers. rate_limits={"op": None} drops an override (back to the plan)."""
         return self._control("POST", "config", kw)
 
     def faults(self, **kw) -> dict:
@@ -115,9 +118,54 @@ class SandboxHandle:
     def shipments(self) -> list[dict]:
         return self._control("GET", "shipments")["shipments"]
 
-    def calls(self, operation: str | None = None, shipment_id: str | None = None) -> list[dict]:
-        params = {k: v for k, v in (("operation", operation), ("shipment_id", shipment_id)) if v}
-        return self._control("GET", "calls", params=params)["calls"]
+    def calls(
+        self,
+        operation: str | None = None,
+        shipment_id: str | None = None,
+        order_id: str | None = None,
+    ) -> list[dict]:
+        wanted = (("operation", operation), ("shipment_id", shipment_id), ("order_id", order_id))
+        return self._control("GET", "calls", params={k: v for k, v in wanted if v})["calls"]
+
+    def operations(self) -> list[dict]:
+        """Every operation served: name, method, path, Amazon's usage plan, the limit in force."""
+        return self._control("GET", "operations")["operations"]
+
+    # MFN orders (Orders API) and labels (Merchant Fulfillment): see fulfillment/sandbox/orders
+    # and merchant_fulfillment for what they enforce.
+    def create_order(self, **kw) -> dict:
+        """A new MFN order (kw: marketplace, skus, units, location_id, status Pending|Unshipped,
+        store_pickup, service_level, ship_by_hours, placed_minutes_ago, prime, business, gift,
+        cash_on_delivery, order_id, seller_order_id); returns its state (order_state)."""
+        return self._control("POST", "orders", kw)
+
+    def cancel_order(
+        self, order_id: str, reason: str | None = None, request_only: bool = False
+    ) -> dict:
+        """The buyer cancels (request_only: only asks the seller to)."""
+        return self._control(
+            "POST", f"orders/{order_id}/cancel", {"reason": reason, "request_only": request_only}
+        )
+
+    def authorize_order(self, order_id: str) -> dict:
+        """The payment of a Pending order clears: Unshipped."""
+        return self._control("POST", f"orders/{order_id}/authorize")
+
+    def order_state(self, order_id: str) -> dict:
+        """order (v0), items, units per item, confirmations by packageReferenceId, shipTo, history."""
+        return self._control("GET", f"orders/{order_id}")
+
+    def orders(self) -> list[dict]:
+        return self._control("GET", "orders")["orders"]
+
+    def mfn_shipments(self, order_id: str | None = None) -> list[dict]:
+        """Labels bought through Merchant Fulfillment (all, or one order's)."""
+        params = {"order_id": order_id} if order_id else None
+        return self._control("GET", "mfn/shipments", params=params)["shipments"]
+
+    def mfn_carrier_scan(self, shipment_id: str) -> dict:
+        """The carrier accepts the package: a refund of its label will be rejected."""
+        return self._control("POST", f"mfn/shipments/{shipment_id}/carrier-scan")
 
     def access_token(self) -> str:
         """An access token for the dev credentials (for tests that talk to the API with plain httpx)."""

@@ -1,5 +1,8 @@
 """Invoices and labels as Amazon hands them out: small but real PDF, PNG and ZPL files.
 
+Labels are drawn from a LabelCard (carrier, address, references, tracking), whichever API sold
+them: SmartConnect's presigned label links and Merchant Fulfillment's gzip'd label contents.
+
 Built by hand from the file formats (no PDF or imaging library) so the sandbox stays a tiny,
 dependency-free server and every byte it serves is predictable from the shipment.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from dataclasses import dataclass
 
 # The invoice shapes met in the wild (see the team brief): the format field cannot be trusted.
 INVOICE_SHAPES = ("pdf", "png_as_pdf", "base64_pdf_text", "text")
@@ -167,73 +171,110 @@ def invoice_document(shipment: dict, invoice_id: str, shape: str) -> dict:
 # --- Labels -------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LabelCard:
+    """What a 4x6 inch shipping label shows, whichever API bought it."""
+
+    carrier: str
+    ship_to: list[str]  # name, street lines, then "city state postcode country"
+    references: list[str]  # order, shipment/package, weight...
+    tracking: str
+
+
 def _zpl_field(value: str) -> str:
     return str(value).replace("^", " ").replace("~", " ")
 
 
-def label_lines(shipment: dict, package: dict, label: dict) -> list[str]:
-    address = shipment["shippingInfo"].get("shipToAddress", {})
-    return [
-        label["carrierName"],
-        "SHIP TO:",
-        *[address[key] for key in ("name", "addressLine1", "addressLine2") if address.get(key)],
-        " ".join(address[key] for key in ("city", "postalCode", "countryCode") if address.get(key)),
-        f"Order {shipment['shipmentInfo']['buyerOrderId']}",
-        f"Shipment {shipment['id']}  Package {package['id']}",
-        f"Weight {package['weight']['value']} {package['weight']['weightUnit']}",
-        f"Tracking {label['trackingId']}",
-    ]
+def card_zpl(card: LabelCard, dpi: int = 203) -> bytes:
+    """A 4x6 inch Zebra label at 203 or 300 dpi: carrier, address, Code 128 tracking barcode,
+    references. Positions are laid out in 203-dpi dots and scaled."""
 
+    def d(dots: int) -> int:
+        return round(dots * dpi / 203)
 
-def label_zpl(shipment: dict, package: dict, label: dict) -> bytes:
-    """A 4x6 inch, 203 dpi Zebra label: carrier, address, Code 128 tracking barcode, references."""
-    address = shipment["shippingInfo"].get("shipToAddress", {})
-    tracking = _zpl_field(label["trackingId"])
+    tracking = _zpl_field(card.tracking)
     parts = [
         "^XA",
         "^CI28",
-        "^PW812",
-        "^LL1218",
-        f"^FO40,40^A0N,44,44^FD{_zpl_field(label['carrierName'])}^FS",
-        f"^FO560,30^BQN,2,5^FDQA,{tracking}^FS",
-        "^FO40,180^GB732,3,3^FS",
-        "^FO40,200^A0N,26,26^FDSHIP TO:^FS",
+        f"^PW{d(812)}",
+        f"^LL{d(1218)}",
+        f"^FO{d(40)},{d(40)}^A0N,{d(44)},{d(44)}^FD{_zpl_field(card.carrier)}^FS",
+        f"^FO{d(560)},{d(30)}^BQN,2,{d(5)}^FDQA,{tracking}^FS",
+        f"^FO{d(40)},{d(180)}^GB{d(732)},{d(3)},{d(3)}^FS",
+        f"^FO{d(40)},{d(200)}^A0N,{d(26)},{d(26)}^FDSHIP TO:^FS",
     ]
     y = 240
-    for key in ("name", "addressLine1", "addressLine2", "addressLine3"):
-        if address.get(key):
-            parts.append(f"^FO40,{y}^A0N,32,32^FD{_zpl_field(address[key])}^FS")
-            y += 40
-    city = " ".join(
-        address[key] for key in ("city", "state", "postalCode", "countryCode") if address.get(key)
-    )
+    for line in card.ship_to:
+        parts.append(f"^FO{d(40)},{d(y)}^A0N,{d(32)},{d(32)}^FD{_zpl_field(line)}^FS")
+        y += 40
     parts += [
-        f"^FO40,{y}^A0N,32,32^FD{_zpl_field(city)}^FS",
-        "^FO40,520^GB732,3,3^FS",
-        f"^FO60,560^BY3,3,220^BCN,220,Y,N,N^FD{tracking}^FS",
-        "^FO40,880^GB732,3,3^FS",
-        f"^FO40,900^A0N,28,28^FDOrder {_zpl_field(shipment['shipmentInfo']['buyerOrderId'])}^FS",
-        f"^FO40,940^A0N,28,28^FDShipment {_zpl_field(shipment['id'])}  Package {_zpl_field(package['id'])}^FS",
-        f"^FO40,980^A0N,28,28^FDWeight {package['weight']['value']} {package['weight']['weightUnit']}^FS",
-        "^XZ",
+        f"^FO{d(40)},{d(520)}^GB{d(732)},{d(3)},{d(3)}^FS",
+        f"^FO{d(60)},{d(560)}^BY{d(3)},3,{d(220)}^BCN,{d(220)},Y,N,N^FD{tracking}^FS",
+        f"^FO{d(40)},{d(880)}^GB{d(732)},{d(3)},{d(3)}^FS",
     ]
+    for index, line in enumerate(card.references):
+        parts.append(
+            f"^FO{d(40)},{d(900 + 40 * index)}^A0N,{d(28)},{d(28)}^FD{_zpl_field(line)}^FS"
+        )
+    parts.append("^XZ")
     return ("\n".join(parts) + "\n").encode()
 
 
+def card_png(card: LabelCard) -> bytes:
+    """812 x 1218 dots (4x6 inch at 203 dpi): frame, rule and the tracking barcode's bars."""
+    bars = barcode_bars(card.tracking, x=40, y=700, height=220, module=3)
+    frame = [
+        (20, 20, 772, 4),
+        (20, 1194, 772, 4),
+        (20, 20, 4, 1178),
+        (788, 20, 4, 1178),
+        (40, 180, 732, 3),
+    ]
+    return png_bytes(812, 1218, frame + bars)
+
+
+def card_pdf(card: LabelCard) -> bytes:
+    """A 4x6 inch page in points with the card's text; bars scaled from dots (203 dpi) to points."""
+    bars = barcode_bars(card.tracking, x=40, y=700, height=220, module=3)
+    scaled = [(int(x * 0.35), 80, max(1, int(w * 0.35)), 80) for x, _, w, _ in bars]
+    lines = [card.carrier, "SHIP TO:", *card.ship_to, *card.references, f"Tracking {card.tracking}"]
+    return pdf_bytes(lines, width=288, height=432, bars=scaled)
+
+
+def shipment_card(shipment: dict, package: dict, label: dict) -> LabelCard:
+    """The card of a SmartConnect package label."""
+    address = shipment["shippingInfo"].get("shipToAddress", {})
+    lines = [
+        address[k]
+        for k in ("name", "addressLine1", "addressLine2", "addressLine3")
+        if address.get(k)
+    ]
+    city = " ".join(
+        address[k] for k in ("city", "state", "postalCode", "countryCode") if address.get(k)
+    )
+    return LabelCard(
+        carrier=label["carrierName"],
+        ship_to=[*lines, city],
+        references=[
+            f"Order {shipment['shipmentInfo']['buyerOrderId']}",
+            f"Shipment {shipment['id']}  Package {package['id']}",
+            f"Weight {package['weight']['value']} {package['weight']['weightUnit']}",
+        ],
+        tracking=label["trackingId"],
+    )
+
+
+def label_zpl(shipment: dict, package: dict, label: dict) -> bytes:
+    return card_zpl(shipment_card(shipment, package, label))
+
+
 def label_content(fmt: str, shipment: dict, package: dict, label: dict) -> bytes:
+    """A SmartConnect label file in one of LABEL_FORMATS."""
+    card = shipment_card(shipment, package, label)
     if fmt == "ZPL":
-        return label_zpl(shipment, package, label)
-    bars = barcode_bars(label["trackingId"], x=40, y=700, height=220, module=3)
+        return card_zpl(card)
     if fmt == "PNG":
-        frame = [
-            (20, 20, 772, 4),
-            (20, 1194, 772, 4),
-            (20, 20, 4, 1178),
-            (788, 20, 4, 1178),
-            (40, 180, 732, 3),
-        ]
-        return png_bytes(812, 1218, frame + bars)
-    if fmt == "PDF":  # 4x6 inch page in points; bars scaled from dots (203 dpi) to points
-        scaled = [(int(x * 0.35), 80, max(1, int(w * 0.35)), 80) for x, _, w, _ in bars]
-        return pdf_bytes(label_lines(shipment, package, label), width=288, height=432, bars=scaled)
+        return card_png(card)
+    if fmt == "PDF":
+        return card_pdf(card)
     raise ValueError(f"unknown label format {fmt!r}")

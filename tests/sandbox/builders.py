@@ -77,3 +77,85 @@ def packages_for(shipment: dict, prefix: str = "PKG") -> list[dict]:
     if loose:
         packages.insert(0, package(f"{prefix}-1", loose))
     return packages
+
+
+# --- MFN orders: shipment confirmations and label requests ----------------------------------------
+
+
+def confirmation(
+    state: dict,
+    reference: str,
+    items: dict[str, int],
+    *,
+    carrier: str = "UPS",
+    tracking: str = "1Z999AA10123456784",
+    ship_date: str | None = None,
+    **detail,
+) -> dict:
+    """A confirmShipment body for one package of the order whose sandbox state is `state`."""
+    order = state["order"]
+    return {
+        "marketplaceId": order["MarketplaceId"],
+        "packageDetail": {
+            "packageReferenceId": reference,
+            "carrierCode": carrier,
+            "trackingNumber": tracking,
+            "shipDate": ship_date or order["PurchaseDate"],
+            "orderItems": [{"orderItemId": i, "quantity": n} for i, n in items.items()],
+            **detail,
+        },
+    }
+
+
+def label_request(
+    state: dict,
+    items: dict[str, int] | None = None,
+    *,
+    grams: float = 900,
+    dims: tuple[float, float, float] = (30, 20, 10),
+    experience: str | None = None,
+    label_format: str | None = None,
+    pickup: bool = False,
+    **extra,
+) -> dict:
+    """ShipmentRequestDetails for a box of the order (default: every unit), sent from its location."""
+    from fulfillment.sandbox.core.catalogue import marketplace, warehouse_address
+
+    order = state["order"]
+    if items is None:
+        items = {
+            i["OrderItemId"]: i["QuantityOrdered"] - i["QuantityShipped"] for i in state["items"]
+        }
+    signature = any(
+        i.get("ShippingConstraints", {}).get("SignatureConfirmation") == "MANDATORY"
+        for i in state["items"]
+        if i["OrderItemId"] in items
+    )
+    options = {
+        "DeliveryExperience": experience
+        or (
+            "DeliveryConfirmationWithSignature"
+            if signature
+            else "DeliveryConfirmationWithoutSignature"
+        ),
+        "CarrierWillPickUp": pickup,
+    }
+    if label_format:
+        options["LabelFormat"] = label_format
+    length, width, height = dims
+    return {
+        "AmazonOrderId": order["AmazonOrderId"],
+        "ItemList": [{"OrderItemId": i, "Quantity": n} for i, n in items.items()],
+        "ShipFromAddress": warehouse_address(
+            state["locationId"], marketplace(order["MarketplaceId"])
+        ),
+        "PackageDimensions": {
+            "Length": length,
+            "Width": width,
+            "Height": height,
+            "Unit": "centimeters",
+        },
+        "Weight": {"Value": grams, "Unit": "g"},
+        "ShippingServiceOptions": options,
+        **extra,
+    }

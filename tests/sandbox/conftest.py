@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fulfillment.sandbox import contract
+from fulfillment.sandbox.core.model import Model
+from fulfillment.sandbox.external_fulfillment.records import MODEL
 
 BASE = "/externalFulfillment/2024-09-11/shipments"
 
@@ -31,9 +32,9 @@ class Api:
         )
         static = "TEST_CASE_" in path or "TEST_CASE_" in str(kw.get("params", ""))
         if not static:  # Amazon's own static examples are not all valid against its model (e.g. chargeType GIFT)
-            validator = contract.response_validator(operation, response.status_code)
+            validator = MODEL.response_validator(operation, response.status_code)
             if validator is not None:
-                problems = contract.schema_errors(validator, response.json())
+                problems = MODEL.schema_errors(validator, response.json())
                 assert not problems, (
                     f"{operation} {response.status_code} answer breaks the model: {problems[:3]}"
                 )
@@ -99,5 +100,89 @@ def fresh(sandbox):
 @pytest.fixture
 def api(fresh):
     client = Api(fresh)
+    yield client
+    client.http.close()
+
+
+# --- Orders API and Merchant Fulfillment -----------------------------------------------------------
+
+ORDERS_V0 = Model("ordersV0")
+ORDERS_2026 = Model("orders_2026-01-01")
+MFN = Model("merchantFulfillmentV0")
+
+
+class SpApi:
+    """Plain httpx calls to the Orders and Merchant Fulfillment operations, by model and
+    operationId; every answer must carry Amazon's headers, a status the model lists for the
+    operation, and a body that validates against the model."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.http = httpx.Client(base_url=sandbox.url, timeout=10)
+        self.token = sandbox.access_token()
+
+    def call(self, model: Model, operation_id: str, path: dict | None = None, **kw):
+        spec = model.operations()[operation_id]
+        headers = {"x-amz-access-token": self.token, **kw.pop("headers", {})}
+        url = spec["path"].format(**(path or {}))
+        response = self.http.request(spec["method"], url, headers=headers, **kw)
+        assert response.headers.get("x-amzn-RequestId")
+        assert response.headers.get("x-amzn-RateLimit-Limit")
+        assert str(response.status_code) in spec["responses"], (
+            f"{operation_id} answered {response.status_code}, which the model does not list"
+        )
+        if response.content:
+            problems = model.response_problems(operation_id, response.status_code, response.json())
+            assert not problems, (
+                f"{operation_id} {response.status_code} breaks the model: {problems[:3]}"
+            )
+        else:
+            assert model.response_validator(operation_id, response.status_code) is None
+        return response
+
+    # Orders v0
+    def get_orders(self, **params):
+        return self.call(ORDERS_V0, "getOrders", params=params)
+
+    def get_order(self, order_id):
+        return self.call(ORDERS_V0, "getOrder", {"orderId": order_id})
+
+    def get_order_items(self, order_id):
+        return self.call(ORDERS_V0, "getOrderItems", {"orderId": order_id})
+
+    def confirm_shipment(self, order_id, body):
+        return self.call(ORDERS_V0, "confirmShipment", {"orderId": order_id}, json=body)
+
+    def update_shipment_status(self, order_id, body):
+        return self.call(ORDERS_V0, "updateShipmentStatus", {"orderId": order_id}, json=body)
+
+    # Orders 2026-01-01
+    def search_orders(self, **params):
+        return self.call(ORDERS_2026, "searchOrders", params=params)
+
+    def get_order_2026(self, order_id, **params):
+        return self.call(ORDERS_2026, "getOrder", {"orderId": order_id}, params=params)
+
+    # Merchant Fulfillment
+    def eligible_services(self, details):
+        body = {"ShipmentRequestDetails": details}
+        return self.call(MFN, "getEligibleShipmentServices", json=body)
+
+    def create_shipment(self, details, service_id, **extra):
+        body = {"ShipmentRequestDetails": details, "ShippingServiceId": service_id, **extra}
+        return self.call(MFN, "createShipment", json=body)
+
+    def get_shipment(self, shipment_id):
+        return self.call(MFN, "getShipment", {"shipmentId": shipment_id})
+
+    def cancel_shipment(self, shipment_id):
+        return self.call(MFN, "cancelShipment", {"shipmentId": shipment_id})
+
+
+@pytest.fixture
+def sp(fresh):
+    """Orders and Merchant Fulfillment over HTTP; new orders are listed at once (no 2-minute lag)."""
+    fresh.configure(orders_list_lag_seconds=0)
+    client = SpApi(fresh)
     yield client
     client.http.close()

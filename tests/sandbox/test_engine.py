@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fulfillment.sandbox import contract, engine, seed
-from fulfillment.sandbox.engine import ApiError, Sandbox
+from fulfillment.sandbox import seed
+from fulfillment.sandbox.core import auth
+from fulfillment.sandbox.core.errors import ApiError
+from fulfillment.sandbox.core.ratelimit import TokenBucket
+from fulfillment.sandbox.engine import Sandbox
+from fulfillment.sandbox.external_fulfillment import rules
+from fulfillment.sandbox.external_fulfillment.records import MODEL, programme_of
 from tests.sandbox.builders import line_entry, package, packages_for
 
 NOW = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
@@ -28,13 +33,19 @@ def clock():
 
 
 @pytest.fixture
-def box(clock):
+def sandbox(clock):
     return Sandbox(
         seed_number=5,
         count=15,
         config={"rate_limits": {"default": {"rate": 1, "burst": 1}}},
         clock=clock,
     )
+
+
+@pytest.fixture
+def box(sandbox):
+    """The SmartConnect side of the sandbox."""
+    return sandbox.external_fulfillment
 
 
 def _status_code(call) -> int:
@@ -45,7 +56,7 @@ def _status_code(call) -> int:
     return 200
 
 
-def _shipment_at(box: Sandbox, status: str, programme="seller_flex", **shape) -> str:
+def _shipment_at(box, status: str, programme="seller_flex", **shape) -> str:
     """A fresh shipment walked through the API until it reaches `status`."""
     doc = box.create_shipment(
         {"programme": programme, "marketplace": "IN", "skus": ["MILTON-THERMO-1000-SS"], **shape}
@@ -212,7 +223,7 @@ def _shipment(*lines) -> dict:
 
 
 def _rule_status(shipment, pkg) -> int:
-    return _status_code(lambda: engine.check_package(shipment, pkg))
+    return _status_code(lambda: rules.check_package(shipment, pkg))
 
 
 @pytest.mark.parametrize(
@@ -317,10 +328,10 @@ def test_units_across_packages_must_match_the_shipment_exactly():
     line = _line()
     one = package("A", [(line, line_entry(line, 1))])
     other = package("B", [(line, line_entry(line, 1))])
-    engine.check_unit_totals(_shipment(line), [one, other])
+    rules.check_unit_totals(_shipment(line), [one, other])
     for packages in ([one], [one, other, package("C", [(line, line_entry(line, 1))])]):
         with pytest.raises(ApiError) as caught:
-            engine.check_unit_totals(_shipment(line), packages)
+            rules.check_unit_totals(_shipment(line), packages)
         assert caught.value.status == 422 and "SKU-1" in caught.value.details
 
 
@@ -335,9 +346,9 @@ def test_multi_piece_items_spread_their_pieces_over_cartons():
     assert len(cartons) == 3
     for carton in cartons:
         assert _rule_status(_shipment(table), carton) == 200
-    engine.check_unit_totals(_shipment(table), cartons)
+    rules.check_unit_totals(_shipment(table), cartons)
     with pytest.raises(ApiError):
-        engine.check_unit_totals(_shipment(table), cartons[:2])  # a piece is missing
+        rules.check_unit_totals(_shipment(table), cartons[:2])  # a piece is missing
     no_pieces = copy.deepcopy(cartons[0])
     del no_pieces["packageLineItems"][0]["pieces"]
     assert _rule_status(_shipment(table), no_pieces) == 422
@@ -348,17 +359,17 @@ def test_serial_numbers_must_be_unique_across_the_shipment():
     a = package("A", [(line, {**line_entry(line, 1), "serialNumbers": ["IMEI-1"]})])
     b = package("B", [(line, {**line_entry(line, 1), "serialNumbers": ["IMEI-1"]})])
     with pytest.raises(ApiError) as caught:
-        engine.check_unit_totals(_shipment(line), [a, b])
+        rules.check_unit_totals(_shipment(line), [a, b])
     assert "IMEI-1" in caught.value.message
 
 
 def test_request_bodies_are_checked_against_the_model():
     with pytest.raises(ApiError) as caught:
-        engine.check_body("createPackages", {"packages": [{"id": "P"}]})
+        rules.check_body("createPackages", {"packages": [{"id": "P"}]})
     assert caught.value.status == 400 and "dimensions" in caught.value.details
     with pytest.raises(ApiError):
-        engine.check_body("generateShipLabels", {"packageIds": [f"P{n}" for n in range(51)]})
-    engine.check_body("generateShipLabels", {"packageIds": [f"P{n}" for n in range(50)]})
+        rules.check_body("generateShipLabels", {"packageIds": [f"P{n}" for n in range(51)]})
+    rules.check_body("generateShipLabels", {"packageIds": [f"P{n}" for n in range(50)]})
 
 
 def test_duplicate_package_ids_are_400(box):
@@ -372,9 +383,9 @@ def test_duplicate_package_ids_are_400(box):
 
 
 def test_every_seeded_shipment_matches_the_models_shipment_schema():
-    validator = contract.definition_validator("Shipment")
+    validator = MODEL.definition_validator("Shipment")
     for seeded in seed.seed_shipments(seed=3, count=60, now=NOW):
-        assert contract.schema_errors(validator, seeded.doc) == [], seeded.doc["id"]
+        assert MODEL.schema_errors(validator, seeded.doc) == [], seeded.doc["id"]
 
 
 def test_seed_is_deterministic_and_covers_the_shapes_the_station_must_handle():
@@ -383,7 +394,7 @@ def test_seed_is_deterministic_and_covers_the_shapes_the_station_must_handle():
     assert first != [s.doc for s in seed.seed_shipments(12, 40, NOW)]
     lines = [line for doc in first for line in doc["lineItems"]]
     infos = [doc["shipmentInfo"] for doc in first]
-    assert {engine.programme_of(doc) for doc in first} == {"easy_ship", "self_ship", "seller_flex"}
+    assert {programme_of(doc) for doc in first} == {"easy_ship", "self_ship", "seller_flex"}
     assert {i["priority"] for i in infos} == {"HIGH", "LOW"}
     assert {i["shipmentType"] for i in infos} == {"NEW", "EXCHANGE", "REPLACEMENT"}
     assert all("originalShipmentInfo" in i for i in infos if i["shipmentType"] != "NEW")
@@ -420,35 +431,35 @@ def test_seeded_recommended_packages_are_accepted_as_they_are(box):
 
 
 def test_token_bucket_refills_at_its_rate():
-    bucket = engine.TokenBucket(rate=2, burst=2)
+    bucket = TokenBucket(rate=2, burst=2)
     assert [bucket.take(0.0), bucket.take(0.0), bucket.take(0.0)] == [True, True, False]
     assert bucket.take(0.5) and not bucket.take(0.5)
 
 
-def test_access_tokens_expire_after_their_ttl(box, clock):
-    status, body = box.grant_token(
+def test_access_tokens_expire_after_their_ttl(sandbox, clock):
+    status, body = sandbox.grant_token(
         {
             "grant_type": "refresh_token",
-            "refresh_token": engine.DEFAULT_REFRESH_TOKEN,
-            "client_id": engine.DEFAULT_CLIENT_ID,
-            "client_secret": engine.DEFAULT_CLIENT_SECRET,
+            "refresh_token": auth.DEFAULT_REFRESH_TOKEN,
+            "client_id": auth.DEFAULT_CLIENT_ID,
+            "client_secret": auth.DEFAULT_CLIENT_SECRET,
         }
     )
     assert status == 200
-    box.authorize(body["access_token"])
+    sandbox.authorize(body["access_token"])
     clock.now += timedelta(seconds=3600)
     with pytest.raises(ApiError) as caught:
-        box.authorize(body["access_token"])
+        sandbox.authorize(body["access_token"])
     assert caught.value.details == "The access token you provided has expired."
 
 
-def test_fault_count_limits_how_often_it_fires(box):
-    box.add_fault({"operations": ["getShipment"], "error_rate": 1.0, "count": 2})
-    plans = [box.plan_faults("getShipment").error_status for _ in range(3)]
+def test_fault_count_limits_how_often_it_fires(sandbox):
+    sandbox.add_fault({"operations": ["getShipment"], "error_rate": 1.0, "count": 2})
+    plans = [sandbox.plan_faults("getShipment").error_status for _ in range(3)]
     assert plans == [503, 503, None]
-    assert box.plan_faults("getShipments").error_status is None
+    assert sandbox.plan_faults("getShipments").error_status is None
 
 
-def test_unknown_fault_fields_are_refused(box):
+def test_unknown_fault_fields_are_refused(sandbox):
     with pytest.raises(ValueError):
-        box.add_fault({"eror_rate": 1})
+        sandbox.add_fault({"eror_rate": 1})

@@ -1,4 +1,7 @@
-"""`manage.py runsandbox [addr:port] --seed N`: the local SmartConnect sandbox over real HTTP.
+"""`manage.py runsandbox [addr:port] --seed N`: the local Amazon sandbox over real HTTP.
+
+It serves SmartConnect (External Fulfillment Shipments), the Orders API (v0 and 2026-01-01) and
+Merchant Fulfillment, seeded with shipments and MFN orders at the same locations.
 
 Runs Django's threaded development server with the sandbox's urlconf and no middleware; all
 state lives in memory, so the command never opens a database connection.
@@ -11,6 +14,7 @@ import re
 import sys
 import threading
 import time
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
@@ -18,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.servers.basehttp import run
 from django.urls import clear_url_caches
 
-from fulfillment.sandbox import views
+from fulfillment.sandbox.core import http
 from fulfillment.sandbox.engine import Sandbox
 
 ADDRPORT = re.compile(r"^(?:(?P<addr>[^:]+):)?(?P<port>\d+)$")
@@ -44,8 +48,12 @@ class LiveFeed(threading.Thread):
 
 
 class Command(BaseCommand):
-    help = "Serve the local SmartConnect (External Fulfillment Shipments 2024-09-11) sandbox."
-    requires_system_checks: list[str] = []  # no checks: nothing of Packbench is served here
+    help = (
+        "Serve the local Amazon sandbox: SmartConnect shipments, MFN orders, Merchant Fulfillment."
+    )
+    requires_system_checks: ClassVar[
+        list[str]
+    ] = []  # no checks: nothing of Packbench is served here
     requires_migrations_checks = False
 
     def add_arguments(self, parser):
@@ -72,7 +80,12 @@ class Command(BaseCommand):
             "--live-interval", type=float, default=45.0, help="seconds between new live orders"
         )
         parser.add_argument(
-            "--rate-limit", default="1/1", help="RATE/BURST for every operation (Amazon: 1/1)"
+            "--orders", type=int, default=16, help="how many MFN orders to seed (default 16)"
+        )
+        parser.add_argument(
+            "--rate-limit",
+            default=None,
+            help="RATE/BURST for every operation (default: each operation's Amazon usage plan)",
         )
         parser.add_argument(
             "--empty-page-every",
@@ -88,9 +101,7 @@ class Command(BaseCommand):
             raise CommandError(f"{addrport!r} is not a port or addr:port.")
         addr, port = match["addr"] or "127.0.0.1", int(match["port"])
         try:
-            rate, burst = options["rate_limit"].split("/")
             config = {
-                "rate_limits": {"default": {"rate": float(rate), "burst": int(burst)}},
                 "empty_page_every": options["empty_page_every"],
                 "label_url_ttl_seconds": getattr(settings, "SANDBOX_LABEL_URL_TTL_SECONDS", 300),
                 "live": {
@@ -103,7 +114,12 @@ class Command(BaseCommand):
                 if options["seed"] is not None
                 else getattr(settings, "SANDBOX_SEED", 40)
             )
-            sandbox = Sandbox(seed_number=seed, count=options["count"], config=config)
+            if options["rate_limit"]:
+                rate, burst = options["rate_limit"].split("/")
+                config["rate_limits"] = {"default": {"rate": float(rate), "burst": int(burst)}}
+            sandbox = Sandbox(
+                seed_number=seed, config=config, count=options["count"], orders=options["orders"]
+            )
         except ValueError as exc:
             raise CommandError(f"Invalid option: {exc}") from exc
 
@@ -113,13 +129,14 @@ class Command(BaseCommand):
         settings.ALLOWED_HOSTS = ["*"]
         settings.DEBUG = False
         clear_url_caches()
-        views.install(sandbox)
+        http.install(sandbox)
         LiveFeed(sandbox).start()
 
         def announce(bound_port):
             self.stdout.write(
-                f"SmartConnect sandbox listening on http://{addr}:{bound_port} "
-                f"(seed {sandbox.seed_number}, {sandbox.count} shipments, live mode "
+                f"Amazon sandbox listening on http://{addr}:{bound_port} "
+                f"(seed {sandbox.seed_number}, {sandbox.sizes['count']} shipments, "
+                f"{sandbox.sizes['orders']} MFN orders, live mode "
                 f"{'on' if not options['no_live'] else 'off'})"
             )
             self.stdout.flush()
