@@ -183,7 +183,8 @@ def no_worker(monkeypatch):
     monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
     monkeypatch.setattr(tasks.sync_account_task, "delay", lambda seller_account: None)
     yield
-    cache.delete_many(["shipments:sync:LOC", "shipments:sync-asked:LOC"])
+    # Syncs are per seller account: the stations here use the settings' account.
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])
 
 
 @pytest.mark.parametrize("role", ROLES)

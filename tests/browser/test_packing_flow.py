@@ -347,6 +347,9 @@ def test_pack_and_label_progress_follows_the_worker_step_by_step(page, live_serv
 
 
 def test_sync_now_brings_new_shipments_into_the_queue(packer_page, live_server, sandbox):
+    from django.core.cache import cache
+
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])  # no sync asked for the account
     page = packer_page
     page.goto(f"{live_server.url}/shipments/")
     expect(page.locator("#sync-status")).to_contain_text("Amazon not checked yet")

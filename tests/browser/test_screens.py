@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
-    cache.delete_many(["shipments:sync:LOC", "shipments:sync-asked:LOC"])  # no sync running at this station
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])  # no sync running for its account
 
 
 @pytest.fixture
