@@ -57,9 +57,9 @@ from .schemas import (
     Packages,
     Pagination,
     ProcessShipmentOperation,
+    Shipment,
     ShipLabelsInput,
     ShipLabelsResponse,
-    Shipment,
     ShipmentAcknowledgementRequest,
     ShippingOptionsResponse,
 )
@@ -535,7 +535,7 @@ class AmazonClient:
                     error_code=(error.error_code or type(error).__name__)[:100] if error is not None else "",
                     error_message=str(error)[:2000] if error is not None else "",
                 )
-        except Exception:
+        except Exception:  # noqa: BLE001 - recording is best effort by design
             logger.warning("Could not record Amazon call %s", operation, exc_info=True)
 
 

@@ -66,6 +66,8 @@ def _queue_data():
 def test_queue_scan_box_and_countdowns(page, live_server, floor, shoot):
     made = _queue_data()
     sign_in_at_station(page, live_server, make_packer(), "Bench A")
+    factories.synced(timezone.now() - timedelta(seconds=17))  # now: signing in can take seconds on a busy machine
+    page.reload()
     scan = page.locator("#scan-input")
     expect(scan).to_be_focused()
     expect(page.locator(f"tr[data-shipment='{made[0].amazon_id}'] .countdown")).to_have_class("countdown overdue")
