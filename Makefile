@@ -38,7 +38,8 @@ test: install-test
 check-deploy: install
 	PACKBENCH_ENV=production DJANGO_SECRET_KEY=$$(python3 -c 'import secrets;print(secrets.token_urlsafe(50))') \
 	DJANGO_ALLOWED_HOSTS=packbench.example PACKBENCH_ENCRYPTION_SALT=check-deploy-salt DATABASE_URL=postgres://postgres@127.0.0.1:5432/packbench \
-	REDIS_URL=redis://127.0.0.1:6379/0 $(BIN)/python manage.py check --deploy --fail-level WARNING
+	REDIS_URL=redis://127.0.0.1:6379/0 AMAZON_ENDPOINT=eu AMAZON_LWA_TOKEN_URL=https://api.amazon.com/auth/o2/token \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Benchmarks print their figures (bench/RESULTS.md records them); PostgreSQL and Redis on 127.0.0.1.
 bench: install-test

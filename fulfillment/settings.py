@@ -7,6 +7,7 @@ SmartConnect sandbox, so `make run` needs no service installed.
 A bad value stops start-up with a message that names the variable.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -53,17 +54,42 @@ if PACKBENCH_ENV not in {"development", "production", "test"}:
     )
 PRODUCTION = PACKBENCH_ENV == "production"
 
-DEBUG = _strict_bool("DJANGO_DEBUG", not PRODUCTION)
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-used-in-production"
+_DEV_SALT = "dev-only-salt"
+
+
+def _production_secret(name: str, *, min_length: int, value: str | None = None) -> str:
+    """A secret production cannot run without: set, long, random-looking and not a development default.
+    Refused at start-up, naming the variable, instead of failing on the first request."""
+    value = env.str(name) if value is None else value  # unset: ImproperlyConfigured names it
+    how = "set it to a long random value, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    if not value.strip():
+        raise ImproperlyConfigured(f"Environment variable {name} is empty: {how}")
+    if value in {_DEV_SECRET_KEY, _DEV_SALT} or value.startswith("django-insecure"):
+        raise ImproperlyConfigured(f"Environment variable {name} is the development default: {how}")
+    if len(value) < min_length or len(set(value)) < 5:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is too short or too plain for production (at least {min_length} "
+            f"characters, not a repeated one): {how}")
+    return value
+
+
 if PRODUCTION:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # required: ImproperlyConfigured names it
+    if "DJANGO_DEBUG" in env and _strict_bool("DJANGO_DEBUG", False):
+        raise ImproperlyConfigured(
+            "Environment variable DJANGO_DEBUG is true, which production never allows (it shows settings and "
+            "code to anyone who hits an error): remove it or set it to false")
+    DEBUG = False
+    SECRET_KEY = _production_secret("DJANGO_SECRET_KEY", min_length=50)
+    SECRET_KEY_FALLBACKS = [_production_secret("DJANGO_SECRET_KEY_FALLBACKS", min_length=50, value=key)
+                            for key in _setting("DJANGO_SECRET_KEY_FALLBACKS", env.list, [])]
+    # Salt for the keys that encrypt seller secrets at rest (with SECRET_KEY; see accounts.SellerAccount).
+    SALT_KEY = _production_secret("PACKBENCH_ENCRYPTION_SALT", min_length=16)
 else:
-    SECRET_KEY = _setting("DJANGO_SECRET_KEY", env.str, "dev-only-insecure-key-never-used-in-production")
-SECRET_KEY_FALLBACKS = _setting("DJANGO_SECRET_KEY_FALLBACKS", env.list, [])
-# Salt for the keys that encrypt seller secrets at rest (with SECRET_KEY; see accounts.SellerAccount).
-if PRODUCTION:
-    SALT_KEY = env.str("PACKBENCH_ENCRYPTION_SALT")
-else:
-    SALT_KEY = _setting("PACKBENCH_ENCRYPTION_SALT", env.str, "dev-only-salt")
+    DEBUG = _strict_bool("DJANGO_DEBUG", True)
+    SECRET_KEY = _setting("DJANGO_SECRET_KEY", env.str, _DEV_SECRET_KEY)
+    SECRET_KEY_FALLBACKS = _setting("DJANGO_SECRET_KEY_FALLBACKS", env.list, [])
+    SALT_KEY = _setting("PACKBENCH_ENCRYPTION_SALT", env.str, _DEV_SALT)
 ALLOWED_HOSTS = _setting("DJANGO_ALLOWED_HOSTS", env.list, [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = _setting("DJANGO_CSRF_TRUSTED_ORIGINS", env.list, [])
 
@@ -157,6 +183,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL set: Redis holds the cache (LWA access tokens) and the rate-limit buckets for
 # every process. Unset: the database cache and a SQLite bucket file do the same job.
 REDIS_URL = _setting("REDIS_URL", env.str, "")
+if PRODUCTION and not REDIS_URL.strip():
+    raise ImproperlyConfigured(
+        "Environment variable REDIS_URL is not set: production shares Amazon's tokens, rate limits and the task "
+        "queue between processes through Redis (e.g. redis://redis.internal:6379/0)")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -217,8 +247,30 @@ SUPERVISION_FINISHED_DAYS = _setting("SUPERVISION_FINISHED_DAYS", env.int, 7)
 # --- Amazon External Fulfillment (SP-API) -------------------------------------------------
 # AMAZON_ENDPOINT picks where calls go: a region name (na, eu, fe), Amazon's own sandbox
 # (sandbox-na, sandbox-eu, sandbox-fe) or a URL such as the local sandbox's.
-AMAZON_ENDPOINT = _setting("AMAZON_ENDPOINT", env.str, "http://127.0.0.1:8001")
-AMAZON_LWA_TOKEN_URL = _setting("AMAZON_LWA_TOKEN_URL", env.str, "http://127.0.0.1:8001/auth/o2/token")
+AMAZON_ENDPOINT = _setting("AMAZON_ENDPOINT", env.str, None if PRODUCTION else "http://127.0.0.1:8001")
+AMAZON_LWA_TOKEN_URL = _setting("AMAZON_LWA_TOKEN_URL", env.str,
+                                None if PRODUCTION else "http://127.0.0.1:8001/auth/o2/token")
+
+
+def _production_amazon_url(name: str, value: str, *, names_allowed: bool) -> None:
+    """Production talks to Amazon over https, never to the local sandbox (or anything on this machine)."""
+    from urllib.parse import urlsplit
+
+    example = "eu (or na, fe)" if names_allowed else "https://api.amazon.com/auth/o2/token"
+    if not (value or "").strip():
+        raise ImproperlyConfigured(f"Environment variable {name} is not set: production needs {example}")
+    if names_allowed and value.strip().lower() in {"na", "eu", "fe", "sandbox-na", "sandbox-eu", "sandbox-fe"}:
+        return
+    parts = urlsplit(value.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host == "localhost" or host.startswith("127.") or host in {"::1", "0.0.0.0"}:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is {value!r}, which is not Amazon: production needs {example}")
+
+
+if PRODUCTION:
+    _production_amazon_url("AMAZON_ENDPOINT", AMAZON_ENDPOINT, names_allowed=True)
+    _production_amazon_url("AMAZON_LWA_TOKEN_URL", AMAZON_LWA_TOKEN_URL, names_allowed=False)
 AMAZON_LWA_CLIENT_ID = _setting("AMAZON_LWA_CLIENT_ID", env.str, "" if PRODUCTION else "amzn1.application-oa2-client.sandbox")
 AMAZON_LWA_CLIENT_SECRET = _setting("AMAZON_LWA_CLIENT_SECRET", env.str, "" if PRODUCTION else "sandbox-secret")
 AMAZON_LWA_REFRESH_TOKEN = _setting("AMAZON_LWA_REFRESH_TOKEN", env.str, "" if PRODUCTION else "Atzr|sandbox-refresh-token")
@@ -233,11 +285,22 @@ AMAZON_RATE_LIMIT_MAX_WAIT_SECONDS = _setting("AMAZON_RATE_LIMIT_MAX_WAIT_SECOND
 AMAZON_RETRY_ATTEMPTS = _setting("AMAZON_RETRY_ATTEMPTS", env.int, 4)
 AMAZON_RETRY_INITIAL_WAIT_SECONDS = _setting("AMAZON_RETRY_INITIAL_WAIT_SECONDS", env.float, 0.5)
 AMAZON_RETRY_MAX_WAIT_SECONDS = _setting("AMAZON_RETRY_MAX_WAIT_SECONDS", env.float, 8.0)
+# Bytes from outside are bounded (fulfillment/amazon/transport.py): an Amazon answer by AMAZON_TIMEOUT_SECONDS
+# and this size; the label downloads of one step by their own deadline and DOCUMENT_MAX_BYTES each.
+AMAZON_MAX_RESPONSE_BYTES = _setting("AMAZON_MAX_RESPONSE_BYTES", env.int, 10_000_000)
+AMAZON_LABEL_DOWNLOAD_SECONDS = _setting("AMAZON_LABEL_DOWNLOAD_SECONDS", env.float, 30.0)
+# Label links are followed only to these hosts over https (".x.com": x.com and every name under it), and
+# only to public addresses; outside production also to the configured sandbox's own label files.
+AMAZON_LABEL_URL_HOSTS = _setting("AMAZON_LABEL_URL_HOSTS", env.list, [".amazonaws.com", ".amazon.com"])
 
 # --- Local SmartConnect sandbox --------------------------------------------------------------
 SANDBOX_ADDR = _setting("SANDBOX_ADDR", env.str, "127.0.0.1:8001")
 SANDBOX_SEED = _setting("SANDBOX_SEED", env.int, 40)
 SANDBOX_LABEL_URL_TTL_SECONDS = _setting("SANDBOX_LABEL_URL_TTL_SECONDS", env.int, 300)
+
+# --- Documents ----------------------------------------------------------------------------------
+# The largest label or invoice file Packbench stores (decoded); nothing a station prints comes near it.
+DOCUMENT_MAX_BYTES = _setting("DOCUMENT_MAX_BYTES", env.int, 5_000_000)
 
 # --- Stations and printers ---------------------------------------------------------------------
 PRINTER_TIMEOUT_SECONDS = _setting("PRINTER_TIMEOUT_SECONDS", env.float, 5.0)
@@ -252,6 +315,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = _setting("LOGIN_FAILURE_LIMIT", env.int, 5)
 AXES_COOLOFF_TIME = _setting("LOGIN_LOCKOUT_MINUTES", env.int, 15) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
+# A try during a lockout is refused without being counted: the lockout ends LOGIN_LOCKOUT_MINUTES after it
+# began, however often someone tries (else a colleague could keep a packer out all shift).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address a sign-in comes from: REMOTE_ADDR, or behind one of TRUSTED_PROXIES the client it names in
+# X-Forwarded-For (see accounts.client_ip). Addresses or networks, comma-separated; empty: no proxy.
+TRUSTED_PROXIES = _setting("TRUSTED_PROXIES", env.list, [])
+try:
+    [ipaddress.ip_network(proxy.strip(), strict=False) for proxy in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"Environment variable TRUSTED_PROXIES has an invalid address: {exc}") from exc
+AXES_CLIENT_IP_CALLABLE = "fulfillment.accounts.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 LOGIN_URL = "accounts:login"
@@ -285,6 +359,8 @@ STORAGES = {
 
 # --- Security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Workstations are shared: a session ends with a shift, not after Django's two weeks.
+SESSION_COOKIE_AGE = int(_setting("SESSION_HOURS", env.float, 12.0) * 3600)
 X_FRAME_OPTIONS = "DENY"  # the print views that frame our own PDFs opt in with @xframe_options_sameorigin
 if PRODUCTION:
     SECURE_SSL_REDIRECT = _strict_bool("DJANGO_SECURE_SSL_REDIRECT", True)

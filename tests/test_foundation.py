@@ -1,6 +1,7 @@
 """The project's foundation: configuration, login and roles."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +95,9 @@ def test_production_settings_pass_the_deploy_check():
             "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-value-1234567890",
             "DJANGO_ALLOWED_HOSTS": "packbench.example",
             "PACKBENCH_ENCRYPTION_SALT": "a-production-salt",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "AMAZON_ENDPOINT": "eu",
+            "AMAZON_LWA_TOKEN_URL": "https://api.amazon.com/auth/o2/token",
         },
         capture_output=True,
         text=True,
@@ -178,7 +182,10 @@ def test_the_admin_form_never_shows_a_stored_secret_and_blank_keeps_it(admin_cli
     url = f"/admin/accounts/selleraccount/{account.pk}/change/"
     page = admin_client.get(url).content.decode()
     assert "topsecret" not in page and "IwEBIrefresh" not in page
-    assert "••••cret" in page
+    # Not even the last characters of either secret, anywhere on the page.
+    words_gone = re.sub(r"(?i)secrets?|refresh", "", page)
+    assert "cret" not in words_gone and "resh" not in words_gone
+    assert page.count("A value is stored. Leave blank to keep it") == 2
     response = admin_client.post(url, {
         "name": "acme", "endpoint": "eu", "token_url": "https://api.amazon.com/auth/o2/token",
         "marketplace_ids": "A1PA6795UKMFR9", "lwa_client_id": "cid", "lwa_client_secret": "", "refresh_token": "",
@@ -214,3 +221,88 @@ def test_pages_carry_a_content_security_policy_without_eval_or_inline_scripts(cl
     assert "unsafe-eval" not in policy and "unsafe-inline" not in directives["script-src"]
     assert "frame-ancestors" not in directives  # X-Frame-Options: DENY covers framing
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/", "/\\evil.example",
+                                    "https:evil.example", "javascript:alert(1)", "  https://evil.example"])
+def test_the_station_switch_never_sends_anyone_off_site(client, target):
+    call_command("seed_demo_users", stdout=open(os.devnull, "w"))
+    call_command("seed_station", stdout=open(os.devnull, "w"))
+    client.force_login(User.objects.get(username="packer"))
+    from fulfillment.stations.models import Station
+
+    station = Station.objects.get(name="Station 2")
+    response = client.post(reverse("stations:use", args=[station.pk]), {"next": target})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    back = client.post(reverse("stations:use", args=[station.pk]), {"next": "/supervision/shipments/X-1/"})
+    assert back["Location"] == "/supervision/shipments/X-1/"  # a page of this site is fine
+
+
+# --- Production start-up ------------------------------------------------------------------------------
+
+PRODUCTION_ENV = {
+    "PACKBENCH_ENV": "production",
+    "DJANGO_ALLOWED_HOSTS": "packbench.example",
+    "DJANGO_SECRET_KEY": "kq3Zt7-wP0vN2xYb8LmR4sUe6HjC1aFd9GiK5oTpQ_rWz0XyVnBm3lSd",
+    "PACKBENCH_ENCRYPTION_SALT": "a-production-salt",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+    "AMAZON_ENDPOINT": "eu",
+    "AMAZON_LWA_TOKEN_URL": "https://api.amazon.com/auth/o2/token",
+}
+
+
+def _production_check(**env):
+    """`manage.py check` with exactly these settings: none of this process's own (REDIS_URL included)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PACKBENCH_", "AMAZON_", "REDIS_"))}
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env={**base, **env}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_production_starts_with_real_settings():
+    result = _production_check(**PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("DJANGO_SECRET_KEY", "", "is empty"),
+    ("DJANGO_SECRET_KEY", " ", "is empty"),
+    ("DJANGO_SECRET_KEY", "dev-only-insecure-key-never-used-in-production", "development default"),
+    ("DJANGO_SECRET_KEY", "django-insecure-" + "k" * 50, "development default"),
+    ("DJANGO_SECRET_KEY", "s3cret-but-short", "too short"),
+    ("DJANGO_SECRET_KEY", "x" * 64, "too short or too plain"),
+    ("DJANGO_SECRET_KEY_FALLBACKS", "old-short-key", "too short"),
+    ("PACKBENCH_ENCRYPTION_SALT", " ", "is empty"),
+    ("PACKBENCH_ENCRYPTION_SALT", "dev-only-salt", "development default"),
+    ("PACKBENCH_ENCRYPTION_SALT", "salt", "too short"),
+    ("DJANGO_DEBUG", "true", "production never allows"),
+    ("REDIS_URL", None, "is not set"),
+    ("REDIS_URL", "", "is not set"),
+    ("AMAZON_ENDPOINT", None, "is not set"),
+    ("AMAZON_ENDPOINT", "http://127.0.0.1:8001", "which is not Amazon"),
+    ("AMAZON_ENDPOINT", "https://localhost:8001", "which is not Amazon"),
+    ("AMAZON_LWA_TOKEN_URL", None, "is not set"),
+    ("AMAZON_LWA_TOKEN_URL", "http://127.0.0.1:8001/auth/o2/token", "which is not Amazon"),
+    ("DJANGO_SECRET_KEY", None, "DJANGO_SECRET_KEY"),
+])
+def test_production_refuses_weak_or_missing_settings_naming_the_variable(variable, value, said):
+    env = {**PRODUCTION_ENV, variable: value}
+    if value is None:
+        del env[variable]
+    result = _production_check(**env)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert variable in last and said in last, last
+
+
+def test_a_bad_trusted_proxy_stops_start_up_naming_it():
+    result = _django_check(TRUSTED_PROXIES="10.0.0.2,the-load-balancer")
+    assert result.returncode != 0 and "TRUSTED_PROXIES" in result.stderr.strip().splitlines()[-1]
+
+
+def test_the_shift_length_is_a_setting():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PACKBENCH_", "AMAZON_"))}
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                             "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)"],
+                            cwd=ROOT, env={**env, "SESSION_HOURS": "8"}, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == str(8 * 3600), result.stderr

@@ -59,6 +59,13 @@ class Floor:
         self.step = ShipmentStep.objects.create(shipment=self.shipment, kind="REFRESH", status="SUCCEEDED",
                                                 finished_at=timezone.now())
 
+    def packer(self):
+        """A packer a supervisor looks after (not the user the test signs in as)."""
+        user, created = User.objects.get_or_create(username="pat-on-the-floor")
+        if created:
+            user.groups.add(Group.objects.get_or_create(name=roles.PACKER)[0])
+        return user
+
 
 def _shipment(floor, **extra):
     return {"amazon_id": floor.shipment.amazon_id, **extra}
@@ -70,6 +77,11 @@ RULES = {
     "home": (lambda f: {}, {GET: EVERYONE}),
     "accounts:login": (lambda f: {}, {GET: PUBLIC}),
     "accounts:logout": (lambda f: {}, {POST: {role: "login" for role in ROLES}}),  # signed out, back to login
+    "accounts:password_change": (lambda f: {}, {GET: EVERYONE, POST: EVERYONE}),  # their own password
+    "accounts:people": (lambda f: {}, {GET: SUPERVISING}),
+    # A supervisor looks after packers (an admin after everyone): unlock, and a new password.
+    "accounts:unlock": (lambda f: {"pk": f.packer().pk}, {POST: SUPERVISING}),
+    "accounts:set_password": (lambda f: {"pk": f.packer().pk}, {GET: SUPERVISING, POST: SUPERVISING}),
     "stations:choose": (lambda f: {}, {GET: EVERYONE}),
     "stations:use": (lambda f: {"pk": f.station.pk}, {POST: EVERYONE}),  # supervisors pick one for reprints
     "shipments:queue": (lambda f: {}, {GET: STATION_SCREEN}),
@@ -94,6 +106,7 @@ RULES = {
     "shipments:pack_and_label": (_shipment, {POST: PACKING_ACTION}),
     "shipments:packing_slip": (_shipment, {POST: PACKING_ACTION}),
     "shipments:print_label": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
+    "shipments:label_printed": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
     "claims:heartbeat": (lambda f: {"pk": f.held.pk}, {GET: EVERYONE}),
     "claims:release": (lambda f: {"pk": f.held.pk}, {POST: SUPERVISING}),  # a packer only lets go of their own
     "supervision:board": (lambda f: {}, {GET: SUPERVISING}),

@@ -23,7 +23,8 @@ class SellerAccountForm(forms.ModelForm):
         for name in ("lwa_client_secret", "refresh_token"):
             stored = getattr(self.instance, name, "")
             if stored:
-                self.fields[name].help_text = f"Stored ({SellerAccount.masked(stored)}). Leave blank to keep it."
+                # Not even its last characters: a secret is never shown back (README).
+                self.fields[name].help_text = "A value is stored. Leave blank to keep it, or type a new one."
             else:
                 self.fields[name].required = True
 

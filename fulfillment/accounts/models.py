@@ -28,7 +28,3 @@ class SellerAccount(models.Model):
     def __repr__(self):
         # Never let a secret reach a log line or a traceback through repr().
         return f"<SellerAccount {self.name!r}>"
-
-    @staticmethod
-    def masked(secret):
-        return f"••••{secret[-4:]}" if secret and len(secret) > 8 else "••••"

@@ -32,9 +32,10 @@ from django.conf import settings
 from django.db import transaction
 from pydantic import BaseModel, ValidationError
 
-from . import contract_schema, ratelimit
+from . import contract_schema, label_links, ratelimit, transport
 from .auth import AccessTokens, Credentials
 from .errors import (
+    AmazonAnswerTooLarge,
     AmazonAuthConfigurationError,
     AmazonBadRequest,
     AmazonConnectionError,
@@ -43,6 +44,9 @@ from .errors import (
     AmazonThrottled,
     AmazonTimeout,
     AmazonUnexpectedResponse,
+    LabelDownloadTooSlow,
+    LabelLinkRefused,
+    LabelTooLarge,
     LabelUrlExpired,
     error_class_for,
 )
@@ -315,18 +319,27 @@ class AmazonClient:
         )
         return self._parse("generateShipLabels", ShipLabelsResponse, data)
 
-    def fetch_label(self, url: str) -> FetchedLabel:
-        """Download a label from Amazon's presigned (S3-style) URL: no SP-API headers, no rate limit."""
+    def fetch_label(self, url: str, *, deadline: float | None = None) -> FetchedLabel:
+        """Download a label from Amazon's presigned (S3-style) URL: no SP-API headers, no rate limit.
+
+        The link is followed only where `label_links` allows (also on redirects), all attempts end
+        by `deadline` (time.monotonic(); default AMAZON_LABEL_DOWNLOAD_SECONDS from now) and a file
+        longer than DOCUMENT_MAX_BYTES is not read. What the bytes are is for the caller to check."""
         parsed = httpx.URL(url)
         if not parsed.is_absolute_url:  # a sandbox may hand out links relative to itself
             parsed = httpx.URL(self.base_url).join(url)
-            url = str(parsed)
+        policy = label_links.LabelLinkPolicy.for_endpoint(self.base_url)
+        budget = float(settings.AMAZON_LABEL_DOWNLOAD_SECONDS)
+        if deadline is None:
+            deadline = time.monotonic() + budget
+        max_bytes = int(settings.DOCUMENT_MAX_BYTES)
 
         def attempt() -> FetchedLabel:
             started = time.monotonic()
             response = error = None
             try:
-                response = self.http.get(url, headers={"Accept": "*/*"})
+                response = label_links.download(parsed, policy=policy, deadline=deadline, max_bytes=max_bytes,
+                                                user_agent=USER_AGENT)
                 if response.status_code in {401, 403} or (
                     response.status_code == 400 and b"expired" in response.content.lower()
                 ):
@@ -337,8 +350,17 @@ class AmazonClient:
                     error = error_class_for(response.status_code)(
                         response.status_code, _error_list(response), _request_id(response), "fetchLabel"
                     )
+            except label_links.LinkRefused as exc:
+                error = LabelLinkRefused(operation="fetchLabel", detail=exc.reason)
+            except transport.AddressRefused as exc:
+                error = LabelLinkRefused(operation="fetchLabel", detail=f"leads to an address inside a private network ({exc})")
+            except transport.ResponseTooLarge:
+                error = LabelTooLarge(operation="fetchLabel", detail=f"more than {max_bytes // 1_000_000} MB")
             except httpx.TimeoutException as exc:
-                error = AmazonTimeout(operation="fetchLabel", detail=type(exc).__name__)
+                if time.monotonic() >= deadline - 0.01:
+                    error = LabelDownloadTooSlow(operation="fetchLabel", detail=f"{budget:g} seconds")
+                else:
+                    error = AmazonTimeout(operation="fetchLabel", detail=type(exc).__name__)
             except httpx.TransportError as exc:
                 error = AmazonConnectionError(operation="fetchLabel", detail=type(exc).__name__)
             self._record(
@@ -473,6 +495,8 @@ class AmazonClient:
             error.not_sent = True
         except httpx.TimeoutException as exc:
             error = AmazonTimeout(operation=operation_id, outcome_unknown=is_write, detail=type(exc).__name__)
+        except transport.ResponseTooLarge as exc:
+            error = AmazonAnswerTooLarge(operation=operation_id, outcome_unknown=is_write, detail=str(exc))
         except httpx.TransportError as exc:
             error = AmazonConnectionError(operation=operation_id, outcome_unknown=is_write, detail=type(exc).__name__)
         else:
@@ -546,7 +570,10 @@ _shared_lock = threading.Lock()
 
 
 def _new_http(timeout: float) -> httpx.Client:
-    return httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
+    # The timeout also ends the whole exchange, and answers are capped: a slow or endless answer
+    # cannot hold a worker (see transport.BoundedTransport).
+    bounded = transport.BoundedTransport(total_seconds=timeout, max_bytes=int(settings.AMAZON_MAX_RESPONSE_BYTES))
+    return httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}, transport=bounded)
 
 
 def _shared_http() -> httpx.Client:

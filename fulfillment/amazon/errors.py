@@ -181,6 +181,48 @@ class LabelUrlExpired(AmazonError):
         return "The label link from Amazon has expired. Get the label again (regenerate) and print it."
 
 
+class AmazonAnswerTooLarge(AmazonUnexpectedResponse):
+    """Amazon's answer was longer than AMAZON_MAX_RESPONSE_BYTES; it was not read."""
+
+    @property
+    def packer_message(self) -> str:
+        return (
+            "Amazon sent an answer far larger than any shipment or invoice, so Packbench did not read it and "
+            "stored nothing. If this was the invoice, download it from Seller Central; tell your supervisor."
+        )
+
+
+# --- Label downloads: the label file behind the link Amazon hands out ---------------------------------
+
+_NOTHING_STORED = ("Nothing was stored and the label kept before (if any) stays. Press Retry to get the label "
+                   "again; if it happens again, tell your supervisor.")
+
+
+class LabelLinkRefused(AmazonError):
+    """The label link (or a redirect) points somewhere Packbench never downloads from."""
+
+    @property
+    def packer_message(self) -> str:
+        return f"Packbench did not download this label: the link Amazon sent {self.detail}. {_NOTHING_STORED}"
+
+
+class LabelDownloadTooSlow(AmazonError):
+    """The label download did not finish within AMAZON_LABEL_DOWNLOAD_SECONDS."""
+
+    @property
+    def packer_message(self) -> str:
+        return (f"The label download did not finish in time ({self.detail}), so Packbench stopped it. "
+                f"{_NOTHING_STORED}")
+
+
+class LabelTooLarge(AmazonError):
+    """The label file is longer than DOCUMENT_MAX_BYTES."""
+
+    @property
+    def packer_message(self) -> str:
+        return f"The label file is larger than any shipping label ({self.detail}), so it was not downloaded. {_NOTHING_STORED}"
+
+
 ERRORS_BY_STATUS: dict[int, type[AmazonError]] = {
     400: AmazonBadRequest,
     403: AmazonForbidden,

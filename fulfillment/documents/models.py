@@ -48,6 +48,14 @@ class Document(models.Model):
     def is_zpl(self) -> bool:
         return self.original_format.upper() == "ZPL" or "zpl" in self.content_type.lower()
 
+    def original_file(self):
+        """The stored file as it is served for download (`formats.OriginalFile`: bytes, media type,
+        extension), its type decided by its bytes. Raises DocumentError for bytes that are no
+        document: those are never served."""
+        from . import formats
+
+        return formats.original_file(bytes(self.content), is_label=self.kind == self.Kind.LABEL)
+
     def pdf(self) -> bytes | None:
         """The printable PDF, rendered once and cached; None for ZPL (it goes to the Zebra printer).
 

@@ -9,11 +9,9 @@ network or the disk), and text is set in the DejaVu fonts Debian ships.
 from __future__ import annotations
 
 import base64
-import codecs
 import html
 import io
 import math
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +23,9 @@ from PIL import Image
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from .errors import TRY_AGAIN, DocumentError, UnreadableDocument
+from . import formats
+from .errors import DocumentError, UnreadableDocument
+from .formats import CheckedImage as _Image
 
 __all__ = [
     "PackingSlip",
@@ -38,15 +38,6 @@ __all__ = [
     "packing_slip_from",
     "packing_slip_pdf",
 ]
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_IHDR_LENGTH = b"\x00\x00\x00\x0d"
-_MAX_BASE64_LAYERS = 3  # the guide's sample has two; more than three is not a document
-_DATA_URL = re.compile(r"data:[\w.+/-]*(?:;[\w.+-]+=[^;,]*)*;base64,", re.IGNORECASE)
-_BASE64_NOISE = re.compile(r"\s+|\\[rn]")  # line breaks, also when JSON-escaped twice
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
-_URL_SAFE = str.maketrans("-_", "+/")
-_ZPL_START = re.compile(rb"\s*(?:CT~~CD,~CC\^~CT~\s*)?[\^~]", re.IGNORECASE)  # Zebra exports may open with CT~~
 
 
 @dataclass(frozen=True)
@@ -72,23 +63,17 @@ def invoice_to_pdf(content: str | bytes, format_hint: str | None = None) -> Rend
     text (UTF-8 or Latin-1) is set on A4 pages in a monospace font. `format_hint` (Amazon's format field)
     only words the note. Raises UnreadableDocument, with a message for the packer, for anything else.
     """
-    data = _decoded_content(content)
-    found = _unwrap(data)
-    if found is None:
-        text = _as_text(data)
-        if text is None:
-            raise UnreadableDocument(
-                f"The invoice Amazon sent is not a PDF, an image or text, so Packbench cannot show it. {TRY_AGAIN}",
-                detail=f"format={format_hint!r}, {len(data)} bytes starting {data[:16]!r}",
-            )
-        return RenderedDocument(_text_pdf(text), "text", "Amazon sent the invoice as plain text; it is set on A4 pages.")
+    found = formats.invoice_file(content, format_hint)
+    if found.kind == "text":
+        return RenderedDocument(_text_pdf(found.text), "text",
+                                "Amazon sent the invoice as plain text; it is set on A4 pages.")
 
-    kind, payload, layers = found
+    kind, payload, layers = found.kind, found.data, found.layers
     detected = f"base64-{kind}" if layers else kind
     labelled = f" (labelled {format_hint})" if format_hint and format_hint.upper() != kind.upper() else ""
     wrapped = " It was base64-encoded once more inside Amazon's base64, like the seller guide's sample." if layers else ""
     if kind == "pdf":
-        pdf = _checked_pdf(payload, "invoice")
+        pdf = formats.checked_pdf(payload, "invoice")
         return RenderedDocument(pdf, detected, f"Amazon's PDF invoice{labelled}, unchanged.{wrapped}")
     if kind == "zpl":
         raise UnreadableDocument(
@@ -96,132 +81,10 @@ def invoice_to_pdf(content: str | bytes, format_hint: str | None = None) -> Rend
             "Download the invoice from Seller Central and tell your supervisor.",
             detail=f"format={format_hint!r}",
         )
-    image = _checked_image(payload, kind, "invoice")
+    image = formats.checked_image(payload, kind, "invoice")
     pdf = _image_pdf(image, kind, page_size="A4", margin="10mm", height="276mm", pixelated=False)
     return RenderedDocument(pdf, detected, f"Amazon sent the invoice as a {kind.upper()} image{labelled}; "
                                            f"it is printed on an A4 page.{wrapped}")
-
-
-def _decoded_content(content: str | bytes | None) -> bytes:
-    """Amazon's base64 content decoded once (whitespace, missing padding, data: prefixes and the
-    URL-safe alphabet tolerated). Bytes that already are a file (a stored PDF) are returned as they are."""
-    if isinstance(content, (bytes, bytearray, memoryview)):
-        content = bytes(content)
-        if _sniff(content):
-            return content
-        content = content.decode("ascii", errors="replace")  # a replaced byte then fails as non-base64
-    if not content or not content.strip():
-        raise UnreadableDocument(f"Amazon sent an empty invoice. {TRY_AGAIN}")
-    decoded = _decode_base64(content)
-    if decoded is None:
-        raise UnreadableDocument(
-            f"The invoice Amazon sent is not base64-encoded file data, so Packbench cannot read it. {TRY_AGAIN}"
-        )
-    if not decoded:
-        raise UnreadableDocument(f"Amazon sent an empty invoice. {TRY_AGAIN}")
-    return decoded
-
-
-def _decode_base64(text: str) -> bytes | None:
-    text = text.strip()
-    if match := _DATA_URL.match(text):
-        text = text[match.end():]
-    compact = _BASE64_NOISE.sub("", text).rstrip("=").translate(_URL_SAFE)
-    if not compact or _NOT_BASE64.search(compact):
-        return None
-    if len(compact) % 4 == 1:  # cut off mid-stream: decode what is whole, so a cut-off file is reported as such
-        compact = compact[:-1]
-    return base64.b64decode(compact + "=" * (-len(compact) % 4))
-
-
-def _unwrap(data: bytes, layers: int = 0) -> tuple[str, bytes, int] | None:
-    """(kind, bytes, extra base64 layers) of the file inside `data`, or None when no known file is
-    found. Text that merely looks like base64 is decoded further only if a file is inside."""
-    if kind := _sniff(data):
-        return kind, data, layers
-    if layers >= _MAX_BASE64_LAYERS or len(data) < 8:
-        return None
-    try:
-        inner = _decode_base64(data.decode("ascii"))
-    except UnicodeDecodeError:
-        return None
-    return _unwrap(inner, layers + 1) if inner else None
-
-
-def _sniff(data: bytes) -> str | None:
-    head = data[:1024]
-    if b"%PDF-" in head:  # PDF readers accept junk before the header within the first 1024 bytes
-        return "pdf"
-    if data[1:4] == b"PNG" and data[12:16] == b"IHDR":  # also the damaged headers of Amazon's sandbox
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if _ZPL_START.match(head) and b"^XA" in head.upper():
-        return "zpl"
-    return None
-
-
-def _checked_pdf(data: bytes, what: str) -> bytes:
-    # A PDF's trailer (%%EOF) comes last: without it the file was cut off and viewers show nothing.
-    if b"%%EOF" not in data[-2048:]:
-        raise UnreadableDocument(
-            f"The {what} PDF Amazon sent is incomplete (it stops part-way), so it cannot be printed. {TRY_AGAIN}",
-            detail=f"{len(data)} bytes, no %%EOF trailer",
-        )
-    return data
-
-
-def _repaired_png(data: bytes) -> bytes:
-    """Amazon's static sandbox invoices are PNGs with one damaged signature byte or a damaged IHDR
-    length, every chunk CRC intact. Both fields are the same in every PNG, so they are put back;
-    Pillow's CRC check then proves the rest of the file."""
-    if data.startswith(PNG_SIGNATURE) and data[8:12] == _IHDR_LENGTH:
-        return data
-    return PNG_SIGNATURE + _IHDR_LENGTH + data[12:]
-
-
-@dataclass(frozen=True)
-class _Image:
-    data: bytes
-    width: int
-    height: int
-
-
-def _checked_image(data: bytes, kind: str, what: str) -> _Image:
-    if kind == "png":
-        data = _repaired_png(data)
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()  # chunk CRCs
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()  # the pixel data decodes to the end
-            width, height = image.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise UnreadableDocument(
-            f"The {what} image Amazon sent is damaged and cannot be shown. {TRY_AGAIN}", detail=repr(exc)
-        ) from exc
-    return _Image(data, width, height)
-
-
-def _as_text(data: bytes) -> str | None:
-    """`data` as text (UTF-8, UTF-16 with a BOM, else Windows-1252/Latin-1), or None if it is not text."""
-    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            return None
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")  # Latin-1 plus € and typographic quotes where Latin-1 has controls
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-    if not text.strip() or "\x00" in text:
-        return None
-    controls = sum(1 for ch in text if ch not in "\t\n\r\f" and unicodedata.category(ch) == "Cc")
-    return None if controls > len(text) // 100 else text
 
 
 _TEXT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>
@@ -236,7 +99,7 @@ _MONO_ADVANCE = 0.602  # DejaVu Sans Mono glyph width, in em
 
 
 def _text_pdf(text: str) -> bytes:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = formats.wrapped_text(text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "".join(ch for ch in text if ch in "\t\n\f" or unicodedata.category(ch) != "Cc")
     widest = max((len(line.expandtabs(8)) for line in text.splitlines()), default=1) or 1
     # Invoices are columns: shrink the font so the widest line fits rather than wrapping it (6–10pt).
@@ -251,7 +114,7 @@ def _text_pdf(text: str) -> bytes:
 def detect_label_format(content: bytes, content_type: str | None = None) -> str:
     """"ZPL", "PNG" or "PDF" (or "JPEG") for a label file, by its bytes first and then its Content-Type
     (Amazon serves ZPL as `x.application/zpl`). Raises UnreadableDocument for anything else."""
-    kind = _sniff(content)
+    kind = formats.sniff(content)
     if kind:
         return kind.upper()
     media_type = (content_type or "").split(";")[0].strip().lower()
@@ -270,13 +133,13 @@ def label_to_printable_pdf(content: bytes, content_type: str | None = None) -> b
     content = bytes(content)
     kind = detect_label_format(content, content_type)
     if kind == "PDF":
-        return _checked_pdf(content, "label")
+        return formats.checked_pdf(content, "label")
     if kind == "ZPL":
         raise DocumentError(
             "This label is a ZPL file for a Zebra label printer and cannot be shown as a page. "
             "Print it with Print label at a station that has a label printer."
         )
-    image = _checked_image(content, kind.lower(), "label")
+    image = formats.checked_image(content, kind.lower(), "label")
     if image.width > image.height:  # a landscape label would print tiny across a portrait 4×6 page
         image = _rotated(image)
     return _image_pdf(image, kind.lower(), page_size="4in 6in", margin="0", height="6in", pixelated=True)

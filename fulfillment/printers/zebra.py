@@ -1,9 +1,11 @@
 """Zebra label printers over raw TCP (port 9100), the way every Zebra takes ZPL.
 
-Raw 9100 has no acknowledgement: `send_zpl` succeeds once every byte is handed to the connection
-and it is closed cleanly. A printer that accepts the connection but stops reading is only noticed
-when the data no longer fits in the network buffers (large labels): then PrinterTimeout. Whether
-paper or ribbon ran out is what `printer_status` (Zebra's ~HS query) tells.
+Raw 9100 has no acknowledgement, so `send_zpl` does what CUPS's socket backend does: it sends the
+job, closes its side and waits for the printer to close the connection, which a printer does once
+it has read the whole job. A printer that accepts the connection but never reads (a hung one, or
+something that is no printer) never closes: PrinterTimeout when the timeout runs out, and the label
+is not recorded as printed. Whether paper or ribbon ran out is what `printer_status` (Zebra's ~HS
+query) tells.
 
 Errors carry `.packer_message`: what happened and what to do, safe to show at the station.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -108,6 +111,7 @@ def send_zpl(host: str, port: int, zpl: bytes, timeout: float | None = None) -> 
         )
     port = int(port)
     where = f"{host}:{port}"
+    deadline = time.monotonic() + _timeout(timeout)
     with _connect(host, port, _timeout(timeout)) as connection:
         try:
             connection.sendall(zpl)  # the timeout bounds the whole sendall (Python ≥ 3.5)
@@ -123,6 +127,27 @@ def send_zpl(host: str, port: int, zpl: bytes, timeout: float | None = None) -> 
                 f"The connection to the label printer at {where} broke while sending the label "
                 f"({exc.strerror or exc}). Check the printer, then press Print again.", host=host, port=port,
             ) from exc
+        try:
+            _wait_for_close(connection, deadline)
+        except TimeoutError as exc:
+            raise PrinterTimeout(
+                f"The label printer at {where} took the connection but not the label: it did not finish reading "
+                "it in time, so the label was probably not printed. Check the printer is switched on, has labels "
+                "and ribbon and is not paused, then press Print again.", host=host, port=port,
+            ) from exc
+        except OSError:
+            pass  # the printer reset the connection after reading: the job is with it
+
+
+def _wait_for_close(connection: socket.socket, deadline: float) -> None:
+    """Read (and drop) anything the printer says until it closes the connection, by `deadline`."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        connection.settimeout(left)
+        if not connection.recv(4096):
+            return
 
 
 # --- ~HS host status -------------------------------------------------------------------------------

@@ -26,4 +26,5 @@ urlpatterns = [
     path("<str:amazon_id>/documents/<int:document_id>/pdf/", views.document_pdf, name="document_pdf"),
     path("<str:amazon_id>/documents/<int:document_id>/download/", views.document_download, name="document_download"),
     path("<str:amazon_id>/documents/<int:document_id>/print/", views.print_label, name="print_label"),
+    path("<str:amazon_id>/documents/<int:document_id>/printed/", views.label_printed, name="label_printed"),
 ]

@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
@@ -200,7 +201,7 @@ def _body_context(request, station, shipment, **extra):
     if chain and chain.browser_labels and context["can_pack"]:
         # Pack & label ended with PDF/PNG labels: the page prints them (once: printing marks them printed).
         context["autoprint_urls"] = [
-            reverse("shipments:document_pdf", args=[shipment.amazon_id, doc.pk]) + "?printed=1"
+            _label_print_urls(shipment, doc)
             for doc in documents if doc.pk in chain.browser_labels and doc.package and not doc.package.label_printed_at
         ]
     context["show_documents"] = bool(context["invoice"] or context["packing_slip"] or context["labels"]
@@ -605,7 +606,20 @@ def _document_or_404(shipment, document_id):
     return document
 
 
+def _label_print_urls(shipment, document) -> tuple[str, str]:
+    """What the page prints a PDF/PNG label with: the PDF for the print frame, and where it then
+    POSTs that the label was printed (a GET never changes anything)."""
+    return (reverse("shipments:document_pdf", args=[shipment.amazon_id, document.pk]),
+            reverse("shipments:label_printed", args=[shipment.amazon_id, document.pk]))
+
+
+# Stored documents come from outside: never cached (shared workstations), served only as the type their
+# bytes are (SecurityMiddleware adds X-Content-Type-Options: nosniff to every response), originals only
+# as attachments.
+
+
 @require_GET
+@never_cache
 @xframe_options_sameorigin  # shown in our own print frame
 @station_view
 def document_pdf(request, station, shipment, document_id):
@@ -620,22 +634,37 @@ def document_pdf(request, station, shipment, document_id):
     if pdf is None:
         return HttpResponse("This label is ZPL: print it on the station's label printer.", status=409,
                             content_type="text/plain; charset=utf-8")
-    if document.kind == Document.Kind.LABEL and request.GET.get("printed") and _may_record_print(request, shipment):
-        services.record_label_printed(document, request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{_filename(document)}.pdf"'
     return response
 
 
 @require_GET
+@never_cache
 @station_view
 def document_download(request, station, shipment, document_id):
-    """The stored bytes exactly as Amazon sent them (ZPL, PDF, PNG…)."""
+    """The stored file as Amazon sent it (ZPL, PDF, PNG…, an invoice out of its base64), as a download."""
+    from fulfillment.documents.errors import DocumentError
+
     document = _document_or_404(shipment, document_id)
-    extension = {"ZPL": "zpl", "PDF": "pdf", "PNG": "png"}.get(document.original_format.upper(), "bin")
-    response = HttpResponse(bytes(document.content), content_type=document.content_type or "application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{_filename(document)}.{extension}"'
+    try:
+        original = document.original_file()
+    except DocumentError as exc:
+        return HttpResponse(exc.packer_message, status=422, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(original.content, content_type=original.media_type)
+    response["Content-Disposition"] = f'attachment; filename="{_filename(document)}.{original.extension}"'
     return response
+
+
+@require_POST
+@station_view
+def label_printed(request, station, shipment, document_id):
+    """The page printed a PDF/PNG label from the browser: note it (the next step is Mark shipped).
+    Only the packer working on the shipment moves it on; anyone else's print changes nothing."""
+    document = _document_or_404(shipment, document_id)
+    if document.kind == Document.Kind.LABEL and _may_record_print(request, shipment):
+        services.record_label_printed(document, request.user)
+    return _after_action(request, station, shipment)
 
 
 def _may_record_print(request, shipment) -> bool:
@@ -684,7 +713,7 @@ def _print_all_labels(request, station, shipment):
         if document.is_zpl:
             results[document.pk] = _print_one(request, station, selectors.document_for_download(document.pk))
         else:
-            autoprint.append(reverse("shipments:document_pdf", args=[shipment.amazon_id, document.pk]) + "?printed=1")
+            autoprint.append(_label_print_urls(shipment, document))
     return _render_body(request, station, shipment, print_results=results, autoprint_urls=autoprint)
 
 

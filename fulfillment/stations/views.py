@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .models import Station
@@ -13,4 +14,7 @@ def choose_station(request):
 def set_station(request, pk):
     station = get_object_or_404(Station, pk=pk)
     request.session[SESSION_KEY] = station.pk
-    return redirect(request.POST.get("next") or "home")
+    # `next` comes from the form: only a page of this site, never somewhere else (an open redirect).
+    target = request.POST.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    return redirect(target if target and safe else "home")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -90,13 +91,20 @@ def history(request, shipment_id):
 
 
 @supervisors_only
+@never_cache
 @xframe_options_sameorigin  # the station's print preview frames it
 def document(request, pk):
+    """A stored document as its printable PDF (inline); a ZPL label, or `?original=1`, as the file
+    itself: only as the type its bytes are, and only as a download (it came from outside)."""
     doc = get_object_or_404(Document.objects.select_related("shipment"), pk=pk)
     if doc.is_zpl or request.GET.get("original"):
-        response = HttpResponse(bytes(doc.content), content_type=doc.content_type or "application/octet-stream")
-        extension = "zpl" if doc.is_zpl else (doc.original_format or "bin").lower()
-        response["Content-Disposition"] = f'inline; filename="{doc.kind.lower()}-{doc.pk}.{extension}"'
+        try:
+            original = doc.original_file()
+        except DocumentError as exc:
+            return render(request, "supervision/document_error.html",
+                          {"document": doc, "error": exc, "no_original": True}, status=422)
+        response = HttpResponse(original.content, content_type=original.media_type)
+        response["Content-Disposition"] = f'attachment; filename="{doc.kind.lower()}-{doc.pk}.{original.extension}"'
         return response
     try:
         pdf = doc.pdf()

@@ -65,8 +65,9 @@
     frame.contentWindow.print();
   };
 
-  // Printing a stored PDF: load it into a hidden same-origin frame and open the print dialog.
-  function printUrl(url) {
+  // Printing a stored PDF: load it into a hidden same-origin frame and open the print dialog. A label
+  // printed this way is then reported with a POST (printedUrl), which redraws the shipment.
+  function printUrl(url, printedUrl) {
     var frame = document.createElement("iframe");
     frame.className = "print-frame";
     frame.setAttribute("data-print-frame", url);
@@ -74,6 +75,9 @@
     frame.addEventListener("load", function () {
       try { window.packbenchPrintFrame(frame); }
       catch (e) { window.open(url, "_blank"); }  // some PDF viewers refuse scripted print
+      if (printedUrl && window.htmx && document.getElementById("shipment")) {
+        htmx.ajax("POST", printedUrl, {source: document.body, target: "#shipment", swap: "innerHTML"});
+      }
     });
     // Earlier frames stay until their dialog is done; only the same document is replaced.
     document.querySelectorAll("iframe.print-frame").forEach(function (old) {
@@ -85,14 +89,14 @@
     var button = event.target.closest && event.target.closest("[data-print-url]");
     if (!button) return;
     event.preventDefault();
-    printUrl(button.getAttribute("data-print-url"));
+    printUrl(button.getAttribute("data-print-url"), button.getAttribute("data-printed-url"));
   });
   // A fragment can ask for a print right after it lands (e.g. a PNG/PDF label just generated).
   function autoPrint(root) {
     (root || document).querySelectorAll("[data-autoprint-url]").forEach(function (el) {
       var url = el.getAttribute("data-autoprint-url");
       el.removeAttribute("data-autoprint-url");
-      printUrl(url);
+      printUrl(url, el.getAttribute("data-printed-url"));
     });
   }
 

@@ -262,7 +262,9 @@ def test_recording_failure_never_breaks_the_call(fake, monkeypatch):
     assert len(fake.api_requests()) == 1
 
 
-def test_label_fetch_sends_no_amazon_headers_and_maps_expiry(fake):
+def test_label_fetch_sends_no_amazon_headers_and_maps_expiry(fake, monkeypatch):
+    from fulfillment.amazon import label_links
+
     fake.api_answers = []
     label_calls = []
 
@@ -272,12 +274,14 @@ def test_label_fetch_sends_no_amazon_headers_and_maps_expiry(fake):
             return httpx.Response(403, text="<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
         return httpx.Response(200, content=b"^XA^XZ", headers={"content-type": "x.application/zpl"})
 
-    fake.client.http = httpx.Client(transport=httpx.MockTransport(label_server))
-    label = fake.client.fetch_label("https://labels.test/label/1.zpl?X-Amz-Signature=abc")
+    # Labels have a client of their own (label_links): Amazon's hosts only, no Amazon headers.
+    labels = httpx.Client(transport=httpx.MockTransport(label_server))
+    monkeypatch.setattr(label_links, "_client", lambda *args: labels)
+    label = fake.client.fetch_label("https://labels.s3.amazonaws.com/label/1.zpl?X-Amz-Signature=abc")
     assert (label.content, label.content_type) == (b"^XA^XZ", "x.application/zpl")
     assert "x-amz-access-token" not in label_calls[0].headers
     with pytest.raises(errors.LabelUrlExpired) as raised:
-        fake.client.fetch_label("https://labels.test/expired/1.zpl?X-Amz-Signature=abc")
+        fake.client.fetch_label("https://labels.s3.amazonaws.com/expired/1.zpl?X-Amz-Signature=abc")
     assert "expired" in raised.value.packer_message
     paths = list(AmazonCall.objects.filter(operation="fetchLabel", seller_account=fake.client.credentials.seller_account).values_list("path", flat=True))
     assert sorted(paths) == ["/expired/1.zpl", "/label/1.zpl"]  # the signature never stored

@@ -206,7 +206,9 @@ def test_self_ship_in_two_packages_with_a_pdf_label(packer_page, live_server, sa
     expect(page.locator("iframe.print-frame")).to_have_count(2)
     shoot("32-self-ship-labels")
     page.wait_for_function("(window.__printed || []).length === 2")
-    page.reload()  # printing from the browser counts as printed: the next step is Mark shipped
+    # Printing from the browser counts as printed (the page posts it): the next step is Mark shipped.
+    expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
+    page.reload()
     expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
     _press(page, "SHIP")
     _wait_status(page, "SHIPPED")
@@ -265,7 +267,6 @@ def test_easy_ship_png_label_through_pack_and_label_prints_from_the_browser(pack
     printed = page.request.get(live_server.url + print_spy()[0])
     assert printed.ok and printed.headers["content-type"] == "application/pdf" and printed.body().startswith(b"%PDF-")
     shoot("43-png-label-printed")
-    page.reload()
     expect(page.locator("[data-action=SHIP]")).to_be_visible(timeout=STEP_TIMEOUT)
     _press(page, "SHIP")
     _wait_status(page, "SHIPPED")

@@ -142,8 +142,9 @@ def test_a_supervisor_watches_a_station_read_only(client, station, anna):
     assert "Release" in html  # the claim panel keeps the supervisor's release
     assert sofia.get(reverse("shipments:queue")).status_code == 200
     assert sofia.post(reverse("shipments:run", args=[made.amazon_id, "SHIP"]), **HX).status_code == 403
-    # Opening a label from the station does not count as the packer's print.
-    assert sofia.get(reverse("shipments:document_pdf", args=[made.amazon_id, label.pk]) + "?printed=1").status_code == 200
+    # Opening a label from the station does not count as the packer's print, and a supervisor cannot say it printed.
+    assert sofia.get(reverse("shipments:document_pdf", args=[made.amazon_id, label.pk])).status_code == 200
+    assert sofia.post(reverse("shipments:label_printed", args=[made.amazon_id, label.pk]), **HX).status_code == 403
     package.refresh_from_db()
     assert package.label_printed_at is None
     assert not ShipmentStep.objects.filter(shipment=made, kind="SHIP").exists()
@@ -272,8 +273,13 @@ def test_the_page_waits_between_chain_steps_then_prints_browser_labels_once(ben)
     services.end_chain(made, None, "Pack & label done: labels stored; they print from the shipment page.", done=True,
                         browser_labels=[label.pk])
     done = ben.get(body, **HX).content.decode()
-    pdf = reverse("shipments:document_pdf", args=[made.amazon_id, label.pk]) + "?printed=1"
-    assert 'data-fast-path="done"' in done and f'data-autoprint-url="{pdf}"' in done
+    pdf = reverse("shipments:document_pdf", args=[made.amazon_id, label.pk])
+    printed = reverse("shipments:label_printed", args=[made.amazon_id, label.pk])
+    assert 'data-fast-path="done"' in done and f'data-autoprint-url="{pdf}" data-printed-url="{printed}"' in done
     assert "load delay:1s" not in done
-    assert ben.get(pdf).status_code == 200  # what the print frame loads
+    assert ben.get(pdf).status_code == 200  # what the print frame loads: it changes nothing
+    assert ben.get(pdf + "?printed=1").status_code == 200
+    assert f'data-autoprint-url="{pdf}"' in ben.get(body, **HX).content.decode()
+    after = ben.post(printed, **HX).content.decode()  # what the page posts once the frame printed
+    assert f'data-autoprint-url="{pdf}"' not in after and "Printed" in after
     assert f'data-autoprint-url="{pdf}"' not in ben.get(body, **HX).content.decode()

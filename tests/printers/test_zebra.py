@@ -108,10 +108,14 @@ def test_printer_that_does_not_answer_times_out(silent_printer, settings):
 
 
 def test_printer_that_accepts_but_never_reads(silent_printer):
-    """Raw 9100 has no acknowledgement: a label that fits in the network buffers counts as sent;
-    one that does not is a PrinterTimeout once the timeout has passed."""
+    """A printer closes the connection once it has read the job; one that never reads never does:
+    PrinterTimeout, also for a label small enough to vanish into the network buffers."""
     port = silent_printer.getsockname()[1]
-    send_zpl("127.0.0.1", port, LABEL, timeout=0.3)  # documented: success
+    started = time.monotonic()
+    with pytest.raises(PrinterTimeout) as failed:
+        send_zpl("127.0.0.1", port, LABEL, timeout=0.3)
+    assert time.monotonic() - started < 1.5
+    assert "took the connection but not the label" in failed.value.packer_message
 
     silent_printer.listen(1)
     big_label = b"^XA" + b"^FX" + b"0" * (16 * 1024 * 1024) + b"^XZ"
@@ -232,3 +236,25 @@ def test_runvirtualprinter_command_stores_a_job(tmp_path):
         process.wait(5)
     log = process.stderr.read().decode()
     assert f"Printed job 1 from 127.0.0.1: {len(LABEL)} bytes, 1 label -> {stored}" in log
+
+
+@pytest.mark.django_db
+def test_a_label_the_printer_never_read_is_not_recorded_as_printed(silent_printer, settings):
+    from fulfillment.documents.models import Document
+    from fulfillment.shipments import services
+    from fulfillment.stations.models import Station
+    from tests.shipments import factories
+
+    shipment = factories.shipment(status="SHIPLABEL_GENERATED")
+    package = factories.package(shipment)
+    label = Document.objects.create(shipment=shipment, package=package, kind=Document.Kind.LABEL, content=LABEL,
+                                    original_format="ZPL", content_type="application/zpl")
+    station = Station.objects.create(name="Bench 9", location_id="LOC", printer_host="127.0.0.1",
+                                     printer_port=silent_printer.getsockname()[1])
+    settings.PRINTER_TIMEOUT_SECONDS = 0.3
+    with pytest.raises(PrinterTimeout):
+        services.print_label(label, station=station, user=None)
+    package.refresh_from_db()
+    assert package.label_printed_at is None
+    assert shipment.events.filter(kind="PRINT_FAILED").exists()
+    assert not shipment.events.filter(kind="LABEL_PRINTED").exists()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
+from django.conf import settings
 from django.db import transaction
 
 from fulfillment.amazon import schemas
@@ -15,7 +19,12 @@ from .events import record_event
 
 def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
     """Keep generateInvoice's document exactly as received, with its printable PDF. It is the tax
-    invoice when the shipment requires one, otherwise Amazon's packing slip."""
+    invoice when the shipment requires one, otherwise Amazon's packing slip.
+
+    The document is stored only once it is known to be a PDF, image or text invoice within the size
+    and time limits (`documents.formats`); otherwise DocumentError says what was wrong and what to do,
+    nothing is stored and the invoice kept before (if any) stays. The same bytes again are not stored
+    twice."""
     from fulfillment.documents import rendering
     from fulfillment.documents.errors import DocumentError
 
@@ -23,22 +32,36 @@ def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
     kind = Document.Kind.INVOICE if workflow.tax_invoice_required(shipment) else Document.Kind.PACKING_SLIP
     document = response.document
     content = (document.content or "").encode()
-    result: dict = {"format": document.format, "kind": kind}
     try:
-        pdf = rendering.invoice_to_pdf(document.content or "", document.format).pdf
+        rendered = rendering.invoice_to_pdf(document.content or "", document.format)
     except DocumentError as exc:
-        pdf = None
-        result["warning"] = f"The {kind.label.lower()} was stored but cannot be shown as PDF: {exc.packer_message}"
-    with transaction.atomic():
-        shipment.documents.filter(kind=kind, superseded=False).update(superseded=True)
-        stored = Document.objects.create(
-            shipment=shipment, kind=kind, content=content, original_format=document.format or "",
-            content_type="text/plain", printable_pdf=pdf,
-        )
+        raise DocumentError(f"Nothing was stored: {exc.packer_message}", detail=exc.detail) from exc
+    stored, created = _store_once(shipment, None, kind, content, original_format=document.format or "",
+                                  content_type="text/plain", printable_pdf=rendered.pdf)
+    if created:
         record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED, f"{kind.label} stored.", user=step.requested_by,
                      data={"document": stored.pk, "sha256": stored.sha256})
-    result["document"] = stored.pk
-    return result
+    return {"format": document.format, "kind": kind, "document": stored.pk}
+
+
+def _store_once(shipment, package, kind, content: bytes, **fields) -> tuple[Document, bool]:
+    """The one stored copy of `content` as the shipment's (or package's) current document of `kind`:
+    the same bytes stored before are kept (and made current again), otherwise a new row; the
+    documents it replaces are marked superseded. Returns (document, whether it is new)."""
+    digest = hashlib.sha256(content).hexdigest()
+    same_place = Document.objects.filter(shipment=shipment, package=package, kind=kind)
+    with transaction.atomic():
+        existing = same_place.filter(sha256=digest).order_by("superseded", "-fetched_at", "-id").first()
+        if existing is not None and bytes(existing.content) == content:
+            same_place.filter(superseded=False).exclude(pk=existing.pk).update(
+                superseded=True, regenerate_reason=fields.get("regenerate_reason", ""))
+            if existing.superseded:
+                Document.objects.filter(pk=existing.pk).update(superseded=False, regenerate_reason="")
+                existing.superseded = False
+            return existing, False
+        same_place.filter(superseded=False).update(superseded=True,
+                                                   regenerate_reason=fields.get("regenerate_reason", ""))
+        return Document.objects.create(shipment=shipment, package=package, kind=kind, content=content, **fields), True
 
 
 def ensure_packing_slip(shipment: Shipment, user=None) -> Document | None:
@@ -82,8 +105,12 @@ def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel
     A link that expired is renewed by generating again (GENERATE hands back the same label with a
     fresh link), once. Failures stay on their package with Amazon's words. Returns (document ids,
     failure messages)."""
+    from fulfillment.documents.errors import DocumentError
+
     packages = {p.package_id: p for p in shipment.packages.all()}
     failures, stored = [], []
+    # One time budget for every download of this step: a slow label source frees the worker by then.
+    deadline = time.monotonic() + float(settings.AMAZON_LABEL_DOWNLOAD_SECONDS)
     for label in answers:
         package = packages.get(label.package_id or "")
         if package is None:
@@ -91,7 +118,7 @@ def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel
         error = _label_error(label)
         if error is None:
             try:
-                stored.append(_fetch_and_store_label(shipment, client, package, label, reason, user))
+                stored.append(_fetch_and_store_label(shipment, client, package, label, reason, user, deadline))
                 continue
             except LabelUrlExpired:
                 options = dict(label_options or {})
@@ -103,11 +130,12 @@ def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel
                 error = _label_error(retry) if retry else "Amazon sent no label for this package."
                 if error is None:
                     try:
-                        stored.append(_fetch_and_store_label(shipment, client, package, retry, reason, user))
+                        stored.append(_fetch_and_store_label(shipment, client, package, retry, reason, user,
+                                                             deadline))
                         continue
-                    except AmazonError as exc:
+                    except (AmazonError, DocumentError) as exc:
                         error = exc.packer_message
-            except AmazonError as exc:
+            except (AmazonError, DocumentError) as exc:
                 error = exc.packer_message
         package.label_status, package.label_error = Package.LabelStatus.FAILED, error
         package.save(update_fields=["label_status", "label_error", "updated_at"])
@@ -125,34 +153,30 @@ def _label_error(label: schemas.PackageShipLabel) -> str | None:
 
 
 def _fetch_and_store_label(shipment, client, package: Package, label: schemas.PackageShipLabel, reason: str,
-                           user) -> int:
-    fetched = client.fetch_label(label.file_data.url)
+                           user, deadline: float) -> int:
+    """Download one label and store it, once it is known to be a label file (`formats.checked_label`):
+    anything else raises (AmazonError or DocumentError) with nothing stored, the current label kept."""
+    from fulfillment.documents import formats
+
+    fetched = client.fetch_label(label.file_data.url, deadline=deadline)
+    checked = formats.checked_label(fetched.content)
     metadata = label.ship_label_metadata
     with transaction.atomic():
-        package.documents.filter(kind=Document.Kind.LABEL, superseded=False).update(
-            superseded=True, regenerate_reason=reason
-        )
-        document = Document.objects.create(
-            shipment=package.shipment, package=package, kind=Document.Kind.LABEL, content=fetched.content,
-            original_format=_label_format(fetched.content_type), content_type=fetched.content_type,
-            tracking_id=metadata.tracking_id if metadata else "", carrier_name=metadata.carrier_name if metadata else "",
-            source_url=label.file_data.url.split("?", 1)[0], regenerate_reason=reason,
+        document, created = _store_once(
+            package.shipment, package, Document.Kind.LABEL, fetched.content, original_format=checked.kind,
+            content_type=checked.media_type, tracking_id=metadata.tracking_id if metadata else "",
+            carrier_name=metadata.carrier_name if metadata else "", source_url=label.file_data.url.split("?", 1)[0],
+            regenerate_reason=reason,
         )
         package.label_status, package.label_error = Package.LabelStatus.READY, ""
-        package.label_printed_at = None
+        if created:
+            package.label_printed_at = None
         if metadata:
             package.tracking_id, package.carrier_name = metadata.tracking_id, metadata.carrier_name
         package.save()
-        record_event(package.shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
-                     f"Label for {package.package_id} stored ({document.original_format}"
-                     f"{', tracking ' + document.tracking_id if document.tracking_id else ''}).",
-                     user=user, data={"document": document.pk, "package": package.package_id})
+        if created:
+            record_event(package.shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
+                         f"Label for {package.package_id} stored ({document.original_format}"
+                         f"{', tracking ' + document.tracking_id if document.tracking_id else ''}).",
+                         user=user, data={"document": document.pk, "package": package.package_id})
     return document.pk
-
-
-def _label_format(content_type: str) -> str:
-    content_type = content_type.lower()
-    for needle, name in (("zpl", "ZPL"), ("pdf", "PDF"), ("png", "PNG"), ("text", "PLAIN_TEXT")):
-        if needle in content_type:
-            return name
-    return ""
