@@ -73,6 +73,18 @@ def _option_chosen(shipment: Shipment) -> bool:
     return shipment.selected_shipping_option_id is not None
 
 
+_INVOICE_KINDS = ("INVOICE", "PACKING_SLIP")  # what generateInvoice brings back (Document.Kind)
+
+
+def _invoice_stored(shipment: Shipment) -> bool:
+    """Whether the invoice (or Amazon's packing slip) generateInvoice made is stored here: a document
+    it sent may have been refused (too large, not an invoice) although Amazon moved the shipment on."""
+    documents = getattr(shipment, "current_documents", None)  # prefetched by the shipment page
+    if documents is not None:
+        return any(d.kind in _INVOICE_KINDS for d in documents)
+    return shipment.documents.filter(kind__in=_INVOICE_KINDS, superseded=False).exists()
+
+
 def step_refusal(shipment: Shipment, kind: str, payload: dict | None = None) -> str | None:
     """Why `kind` cannot run now, in the packer's words; None when it may (the registry's refusal)."""
     spec = STEP_KINDS.get(kind)
@@ -150,6 +162,8 @@ def next_action(shipment: Shipment) -> NextAction | None:
             return _step(Kind.INVOICE)
         return _labels_action(shipment)
     if status == Status.INVOICE_GENERATED:
+        if invoice_needed(shipment) and not _invoice_stored(shipment):
+            return _step(Kind.INVOICE, "Amazon made the invoice, but Packbench could not store it yet.")
         if uses_shipping_options(shipment) and not _option_chosen(shipment) and shipment.shipping_options.exists():
             return NextAction(CHOOSE_OPTION, "Choose a shipping option")
         return _labels_action(shipment)

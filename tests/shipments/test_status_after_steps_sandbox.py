@@ -188,3 +188,34 @@ def test_every_kind_says_where_it_leads():
     for kind, spec in STEP_KINDS.items():
         assert spec.operations and spec.label and callable(spec.refusal), kind
         assert set(spec.moves) - {"*"} <= set(spec.starts_from), kind
+
+
+def test_an_invoice_amazon_made_but_we_refused_moves_the_status_and_is_asked_for_again(
+        amazon, packer, django_capture_on_commit_callbacks, settings):
+    """generateInvoice went through (Amazon is at INVOICE_GENERATED) but its document is refused (a web
+    page, not an invoice): the step fails with nothing stored, our status is Amazon's, and the station
+    asks for the invoice again (retrieveInvoice), not for the labels."""
+    from tests.hostile.sources import HostileAmazon
+
+    proxy = HostileAmazon(amazon.url)
+    settings.AMAZON_ENDPOINT = proxy.url
+    try:
+        shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA, invoice_shape="pdf")
+        run = Checked(amazon, shipment, packer, django_capture_on_commit_callbacks)
+        run.step(Kind.CONFIRM)
+        services.save_packages(shipment, one_box(shipment), packer)
+        run.step(Kind.CREATE_PACKAGES)
+        run.step(Kind.SHIPPING_OPTIONS)
+        proxy.invoice_is("PGh0bWw+PGJvZHk+bm90IGFuIGludm9pY2U8L2JvZHk+PC9odG1sPg==")  # base64 of a web page
+        failed = run.step(Kind.INVOICE, expect=State.FAILED)
+        assert "web page" in failed.error_message and shipment.status == "INVOICE_GENERATED"
+        assert not Document.objects.filter(shipment=shipment, kind=Document.Kind.INVOICE).exists()
+        assert workflow.next_action(shipment).kind == Kind.INVOICE
+        proxy.rewrite.clear()
+        run.step(Kind.INVOICE)
+        assert [c["operation"] for c in amazon.calls(shipment_id=shipment.amazon_id)
+                if "Invoice" in c["operation"]] == ["generateInvoice", "retrieveInvoice"]
+        assert Document.objects.filter(shipment=shipment, kind=Document.Kind.INVOICE, superseded=False).exists()
+        assert workflow.next_action(shipment).kind in {workflow.CHOOSE_OPTION, Kind.LABELS}
+    finally:
+        proxy.close()

@@ -107,14 +107,22 @@ def update_package(step, client):
     shipment = step.shipment
     changed = list(shipment.packages.filter(known_to_amazon=True).exclude(state=Package.State.CONFIRMED)
                    .prefetch_related("items__line_item"))
+    sent = []
     for package in changed:
         client.update_package(shipment.amazon_id, package.package_id, package_payload(package))
         Package.objects.filter(pk=package.pk).update(state=Package.State.CONFIRMED, sent_payload=payload_dict(package))
-    # Amazon walks the shipment back to PACKAGE_CREATED: options, invoice and labels are made again.
+        if not sent:  # from the first one Amazon took, even if a later one fails
+            _walked_back(shipment)
+            advance(step, {"packages": [package.package_id]})
+        sent.append(package.package_id)
+    return {"packages": sent}
+
+
+def _walked_back(shipment) -> None:
+    """Amazon walks the shipment back to PACKAGE_CREATED: options, invoice and labels are made again."""
     Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=None)
     shipment.packages.update(label_status=Package.LabelStatus.NONE, label_error="", label_printed_at=None)
     shipment.documents.filter(superseded=False).update(superseded=True, regenerate_reason="packages changed")
-    return {"packages": [p.package_id for p in changed]}
 
 
 def shipping_options(step, client):
@@ -160,6 +168,7 @@ def invoice(step, client):
         response = client.retrieve_invoice(shipment.amazon_id)  # already generated: fetch it, do not regenerate
     else:
         response = client.generate_invoice(shipment.amazon_id)
+        advance(step, {})  # Amazon made it: the shipment moved on, even if its document is refused below
     return store_invoice(step, response)
 
 
