@@ -10,16 +10,7 @@ from django.db import IntegrityError, transaction
 from fulfillment.amazon import schemas
 
 from .. import workflow
-from ..models import (
-    Package,
-    PackageLineItem,
-    SerialNumber,
-    Shipment,
-    ShipmentEvent,
-    ShipmentStep,
-    ShippingOption,
-    Status,
-)
+from ..models import Package, PackageLineItem, SerialNumber, Shipment, ShipmentEvent, ShipmentStep, ShippingOption, Status
 from ..workflow import PackageInput, PackageValidationError, ShipmentError, StepNotAllowed
 from . import steps
 from .events import record_event

@@ -12,6 +12,7 @@ from fulfillment.stations.models import SkuBarcode
 from ..models import LineItem, Shipment, ShipmentEvent
 from .events import record_event
 
+
 # --- Scan to verify -------------------------------------------------------------------------------
 
 
