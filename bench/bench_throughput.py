@@ -84,6 +84,7 @@ def packer_loop(user, work: queue.Queue, stop_at: float, errors: list):
 
 
 def run(packers: int, duration: float, rate_limit: str, sandbox: Sandbox) -> dict:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db.models import Count
@@ -103,7 +104,7 @@ def run(packers: int, duration: float, rate_limit: str, sandbox: Sandbox) -> dic
     for _ in range(wanted):
         sandbox.create_shipment(programme="easy_ship", marketplace="IN", skus=["MILTON-THERMO-1000-SS"], units=1,
                                 location_id=LOC, recommended_packages=True)
-    services.sync_location(LOC)
+    services.sync_account(settings.AMAZON_SELLER_ACCOUNT, locations={LOC})
     work = queue.Queue()
     for pk in Shipment.objects.filter(status="ACCEPTED").order_by("ship_by", "pk").values_list("pk", flat=True):
         work.put(pk)

@@ -225,9 +225,18 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 SHIPMENT_SYNC_INTERVAL_SECONDS = _setting("SHIPMENT_SYNC_INTERVAL_SECONDS", env.int, 30)
 # Incremental syncs ask for changes since the last sync minus this overlap (clock skew, late writes).
 SHIPMENT_SYNC_OVERLAP_SECONDS = _setting("SHIPMENT_SYNC_OVERLAP_SECONDS", env.int, 120)
-# A RUNNING step older than its lease, or a PENDING one older than the grace, is requeued by the reconciler.
-SHIPMENT_STEP_LEASE_SECONDS = _setting("SHIPMENT_STEP_LEASE_SECONDS", env.int, 300)
-SHIPMENT_STEP_PENDING_GRACE_SECONDS = _setting("SHIPMENT_STEP_PENDING_GRACE_SECONDS", env.int, 60)
+# A RUNNING step whose heartbeat (renewed every third of the lease) is a lease old and that no live
+# process holds, or a PENDING one queued longer ago than the grace, is requeued by the reconciler
+# (every SHIPMENT_RECONCILE_SECONDS): a dead worker's step resumes within lease + cadence (< 60 s).
+SHIPMENT_STEP_LEASE_SECONDS = _setting("SHIPMENT_STEP_LEASE_SECONDS", env.int, 30)
+SHIPMENT_STEP_PENDING_GRACE_SECONDS = _setting("SHIPMENT_STEP_PENDING_GRACE_SECONDS", env.int, 30)
+SHIPMENT_RECONCILE_SECONDS = _setting("SHIPMENT_RECONCILE_SECONDS", env.int, 10)
+# Opening a shipment asks Amazon nothing when Amazon's view of it is this fresh (synced, or written by a step).
+SHIPMENT_FRESH_SECONDS = _setting("SHIPMENT_FRESH_SECONDS", env.int, 120)
+# A sync page whose status differs from one a step just set is taken for a view from before our write
+# this long; after it, Amazon disagrees and wins. Keep it under the overlap (the sync sees a change again
+# for that long).
+SHIPMENT_DISAGREE_GRACE_SECONDS = _setting("SHIPMENT_DISAGREE_GRACE_SECONDS", env.int, 60)
 
 # --- Supervision ---------------------------------------------------------------------------
 CLAIM_LEASE_SECONDS = _setting("CLAIM_LEASE_SECONDS", env.int, 90)

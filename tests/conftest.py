@@ -111,6 +111,10 @@ class SandboxHandle:
     def state(self, shipment_id: str) -> dict:
         return self._control("GET", f"shipments/{shipment_id}")
 
+    def tamper(self, shipment_id: str, *, set: dict | None = None, remove: list | None = None) -> dict:
+        """Change the shipment as Amazon serves it (dotted paths), e.g. drop a field the model requires."""
+        return self._control("PATCH", f"shipments/{shipment_id}", {"set": set or {}, "remove": remove or []})
+
     def shipments(self) -> list[dict]:
         return self._control("GET", "shipments")["shipments"]
 

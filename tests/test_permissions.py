@@ -195,9 +195,10 @@ def _user(role):
 def no_worker(monkeypatch):
     """Nothing is queued for a worker: no Amazon step, no sync (and no sync mark left behind)."""
     monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
-    monkeypatch.setattr(tasks.sync_location_task, "delay", lambda location_id: None)
+    monkeypatch.setattr(tasks.sync_account_task, "delay", lambda seller_account: None)
     yield
-    cache.delete_many(["shipments:sync:LOC", "shipments:sync-asked:LOC"])
+    # Syncs are per seller account: the stations here use the settings' account.
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])
 
 
 @pytest.mark.parametrize("role", ROLES)

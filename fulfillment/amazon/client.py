@@ -59,12 +59,12 @@ from .schemas import (
     Package,
     PackageDeliveryStatus,
     Packages,
+    Pagination,
     ProcessShipmentOperation,
     Shipment,
     ShipLabelsInput,
     ShipLabelsResponse,
     ShipmentAcknowledgementRequest,
-    ShipmentsResponse,
     ShippingOptionsResponse,
 )
 
@@ -82,6 +82,25 @@ class AmazonRequestInvalid(AmazonBadRequest):
     @property
     def packer_message(self) -> str:
         return f"These details cannot be sent to Amazon: {self.detail}. Correct them and try again."
+
+
+@dataclass(frozen=True)
+class UnreadableShipment:
+    """A shipment of a getShipments page that breaks Amazon's model. `problems` name the fields and
+    what is wrong with them, never their values (a shipment carries the buyer's name and address)."""
+
+    shipment_id: str  # "" when the id itself is missing or not a short string
+    location_id: str
+    problems: tuple[str, ...]
+
+
+@dataclass
+class ShipmentsPage:
+    """One getShipments answer: the shipments that fit the model, the ones that do not, the token."""
+
+    shipments: list[Shipment]
+    unreadable: list[UnreadableShipment]
+    pagination: Pagination | None = None
 
 
 @dataclass(frozen=True)
@@ -164,8 +183,9 @@ class AmazonClient:
         last_updated_before: datetime | str | None = None,
         max_results: int = 100,
         pagination_token: str | None = None,
-    ) -> ShipmentsResponse:
-        """One page of shipments in `status` (use `iter_shipments` for all of them)."""
+    ) -> ShipmentsPage:
+        """One page of shipments in `status` (use `iter_shipments` for all of them). Each shipment is
+        read on its own: one that breaks the model is listed in `unreadable`, the others are kept."""
         if not 1 <= int(max_results) <= 100:
             raise ValueError(f"max_results must be between 1 and 100, not {max_results}")
         params = {
@@ -179,28 +199,28 @@ class AmazonClient:
             "paginationToken": pagination_token,
         }
         data = self._call("getShipments", params=params)
-        return self._parse("getShipments", ShipmentsResponse, data)
+        return _shipments_page(data)
 
     def iter_shipments(self, **filters) -> Iterator[Shipment]:
-        """Every shipment matching `filters` (get_shipments' keyword arguments but the token), page
-        after page (pages may be empty; the token decides)."""
+        """Every readable shipment matching `filters` (get_shipments' keyword arguments but the
+        token), page after page (pages may be empty; the token decides)."""
         for page in self.iter_shipment_pages(**filters):
-            yield from page
+            yield from page.shipments
 
-    def iter_shipment_pages(self, **filters) -> Iterator[list[Shipment]]:
+    def iter_shipment_pages(self, **filters) -> Iterator[ShipmentsPage]:
         """The shipments matching `filters` a page at a time, for a caller that stores a page in one
-        go. Empty pages are skipped; the token decides when it ends."""
+        go. Pages with nothing in them are skipped; the token decides when it ends."""
         token = None
         empty_in_a_row = 0
         while True:
             page = self.get_shipments(**filters, pagination_token=token)
-            if page.shipments:
-                yield list(page.shipments)
+            if page.shipments or page.unreadable:
+                yield page
             token = page.pagination.next_token if page.pagination else None
             if not token:
                 return
             # Amazon may answer an empty page that still has a next token; only an endless run of them is wrong.
-            empty_in_a_row = 0 if page.shipments else empty_in_a_row + 1
+            empty_in_a_row = 0 if page.shipments or page.unreadable else empty_in_a_row + 1
             if empty_in_a_row > MAX_EMPTY_PAGES_IN_A_ROW:
                 raise AmazonUnexpectedResponse(operation="getShipments", detail="endless empty pages")
 
@@ -515,8 +535,10 @@ class AmazonClient:
         try:
             return model.model_validate(data if data is not None else {})
         except ValidationError as exc:
-            logger.warning("Amazon's %s answer does not fit the model: %s", operation_id, exc)
-            raise AmazonUnexpectedResponse(operation=operation_id, detail=str(exc.errors()[:3])) from exc
+            # Names and problems only: pydantic's own text repeats the values (a buyer's address).
+            summary = _validation_summary(exc)
+            logger.warning("Amazon's %s answer does not fit the model: %s", operation_id, summary)
+            raise AmazonUnexpectedResponse(operation=operation_id, detail=summary) from exc
 
     def _record(self, *, operation, method, path, http_status, duration_ms, error=None, response=None, **context):
         """Write the AmazonCall row; a failure here must never break the call itself."""
@@ -576,7 +598,43 @@ def _model(model: type[M], value: Any, operation_id: str) -> M:
 
 
 def _validation_summary(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+    return "; ".join(_problems(exc)[:5])
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """Each error as "field.path: what is wrong" (pydantic's message never holds the value; `input` does)."""
+    return [f"{'.'.join(map(str, e['loc'])) or '(shipment)'}: {e['msg']}" for e in exc.errors(include_input=False)]
+
+
+def _short_text(value: Any) -> str:
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else ""
+
+
+def _shipments_page(data: Any) -> ShipmentsPage:
+    """getShipments' answer read a shipment at a time: one that breaks the model is named with its
+    problems and left out, and the page goes on (its token too)."""
+    if not isinstance(data, dict) and data is not None:
+        raise AmazonUnexpectedResponse(operation="getShipments", detail="the answer is not an object")
+    data = data or {}
+    raw = data.get("shipments") or []
+    if not isinstance(raw, list):
+        raise AmazonUnexpectedResponse(operation="getShipments", detail="shipments: not a list")
+    try:
+        pagination = Pagination.model_validate(data["pagination"]) if data.get("pagination") else None
+    except ValidationError as exc:
+        raise AmazonUnexpectedResponse(operation="getShipments", detail=_validation_summary(exc)) from exc
+    shipments, unreadable = [], []
+    for item in raw:
+        try:
+            shipments.append(Shipment.model_validate(item))
+        except ValidationError as exc:
+            item = item if isinstance(item, dict) else {}
+            bad = UnreadableShipment(_short_text(item.get("id")), _short_text(item.get("locationId")),
+                                     tuple(_problems(exc)))
+            logger.warning("Amazon's getShipments listed shipment %s that does not fit the model: %s",
+                           bad.shipment_id or "(no id)", "; ".join(bad.problems[:5]))
+            unreadable.append(bad)
+    return ShipmentsPage(shipments, unreadable, pagination)
 
 
 def _iso8601(value: datetime | str | None) -> str | None:

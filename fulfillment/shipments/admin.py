@@ -7,7 +7,6 @@ from fulfillment.documents.models import Document
 
 from .models import (
     LineItem,
-    LocationSync,
     Package,
     PackageLineItem,
     SerialNumber,
@@ -15,6 +14,8 @@ from .models import (
     ShipmentEvent,
     ShipmentStep,
     ShippingOption,
+    SyncCursor,
+    UnreadableShipment,
 )
 
 
@@ -124,9 +125,15 @@ class ShipmentStepAdmin(ReadOnlyAdmin):
     list_select_related = ["shipment", "requested_by"]
 
 
-@admin.register(LocationSync)
-class LocationSyncAdmin(ReadOnlyAdmin):
-    list_display = ["location_id", "last_synced_at", "last_attempt_at", "last_error"]
+@admin.register(SyncCursor)
+class SyncCursorAdmin(ReadOnlyAdmin):
+    list_display = ["seller_account", "status", "last_synced_at", "last_attempt_at", "last_error"]
+    list_filter = ["seller_account"]
+
+
+@admin.register(UnreadableShipment)
+class UnreadableShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["shipment_id", "seller_account", "location_id", "first_seen_at", "last_seen_at", "times_seen"]
 
 
 # Registered here: the documents app's own files belong to the documents engineer.

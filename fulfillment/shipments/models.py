@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+
 # Amazon's shipment statuses (guide 3.3; the model's enum plus CREATED/UNFULFILLABLE from the guide).
 class Status(models.TextChoices):
     CREATED = "CREATED"
@@ -74,11 +75,11 @@ class Shipment(models.Model):
     shipping_type = models.CharField(max_length=32, blank=True)
     programme = models.CharField(max_length=16, choices=Programme.choices, default=Programme.OTHER)
     status = models.CharField(max_length=32, choices=Status.choices, db_index=True)
-    sub_status = models.CharField(max_length=32, blank=True)
+    sub_status = models.CharField(max_length=64, blank=True)
     status_reason = models.CharField(max_length=255, blank=True)
-    priority = models.CharField(max_length=8, blank=True)
+    priority = models.CharField(max_length=32, blank=True)
     buyer_order_id = models.CharField(max_length=64, db_index=True)
-    shipment_type = models.CharField(max_length=16, choices=ShipmentType.choices, default=ShipmentType.NEW)
+    shipment_type = models.CharField(max_length=32, choices=ShipmentType.choices, default=ShipmentType.NEW)
     # Amazon's expectedShippingDateTimeInUTC: the queue is ordered by it.
     ship_by = models.DateTimeField(null=True, blank=True, db_index=True)
     recommended_ship_method = models.CharField(max_length=64, blank=True)
@@ -86,18 +87,18 @@ class Shipment(models.Model):
     amazon_last_updated = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
 
-    invoice_requirement = models.CharField(max_length=16, blank=True)  # REQUIRED / NOT_REQUIRED
-    invoice_status = models.CharField(max_length=16, blank=True)
-    pslip_requirement = models.CharField("packing slip requirement", max_length=16, blank=True)
-    pslip_status = models.CharField("packing slip status", max_length=16, blank=True)
+    invoice_requirement = models.CharField(max_length=32, blank=True)  # REQUIRED / NOT_REQUIRED
+    invoice_status = models.CharField(max_length=32, blank=True)
+    pslip_requirement = models.CharField("packing slip requirement", max_length=32, blank=True)
+    pslip_status = models.CharField("packing slip status", max_length=32, blank=True)
 
     # Amazon's first recommended package: prefills the package form.
     recommended_length = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     recommended_width = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     recommended_height = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    recommended_dimension_unit = models.CharField(max_length=2, blank=True)
+    recommended_dimension_unit = models.CharField(max_length=16, blank=True)
     recommended_weight = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
-    recommended_weight_unit = models.CharField(max_length=2, blank=True)
+    recommended_weight_unit = models.CharField(max_length=16, blank=True)
 
     # Cached from the line items so the queue needs no join.
     units_count = models.PositiveIntegerField(default=0)
@@ -122,6 +123,13 @@ class Shipment(models.Model):
     scan_skipped_at = models.DateTimeField(null=True, blank=True,
                                            help_text="The packer chose to pack without scanning every unit.")
     raw = models.JSONField("Amazon's shipment JSON", default=dict, blank=True)
+    # Set when a step's success moved `status` here without asking Amazon (the step registry says
+    # where); cleared once Amazon's own view agrees, or wins. The sync does not store a view Amazon
+    # gave before this moment (plus a grace period): it predates our write.
+    local_status_at = models.DateTimeField(null=True, blank=True)
+    # Amazon's status contradicted the one a step had moved the shipment to: Amazon's won, ours is kept here.
+    disagreed_at = models.DateTimeField(null=True, blank=True)
+    disagreed_status = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,16 +171,16 @@ class LineItem(models.Model):
     line_item_id = models.CharField("shipmentLineItemId", max_length=64)
     merchant_sku = models.CharField(max_length=128, db_index=True)
     number_of_units = models.PositiveIntegerField()
-    piece_type = models.CharField(max_length=16, blank=True)  # SINGLE / MULTIPLE
-    serial_number_requirement = models.CharField(max_length=16, blank=True)
-    hazmat_labels_requirement = models.CharField(max_length=16, blank=True)
-    country_of_origin_requirement = models.CharField(max_length=16, blank=True)
-    item_value_requirement = models.CharField(max_length=16, blank=True)
+    piece_type = models.CharField(max_length=32, blank=True)  # SINGLE / MULTIPLE
+    serial_number_requirement = models.CharField(max_length=32, blank=True)
+    hazmat_labels_requirement = models.CharField(max_length=32, blank=True)
+    country_of_origin_requirement = models.CharField(max_length=32, blank=True)
+    item_value_requirement = models.CharField(max_length=32, blank=True)
     hazmat_labels = models.JSONField(default=list, blank=True, help_text="Labels Amazon says must go on the package.")
     recommended_country_of_origin = models.CharField(max_length=2, blank=True)
     recommended_currency_code = models.CharField(max_length=3, blank=True)
-    hsn_code = models.CharField(max_length=32, blank=True)
-    gift_wrap_requirement = models.CharField(max_length=16, blank=True)
+    hsn_code = models.CharField(max_length=64, blank=True)
+    gift_wrap_requirement = models.CharField(max_length=32, blank=True)
     gift_wrap_label = models.CharField(max_length=255, blank=True)
     gift_message = models.TextField(blank=True)
     cancelled_quantity = models.PositiveIntegerField(default=0)
@@ -212,7 +220,7 @@ class ShippingOption(models.Model):
     pickup_end = models.DateTimeField(null=True, blank=True)
     time_slot_start = models.DateTimeField(null=True, blank=True)
     time_slot_end = models.DateTimeField(null=True, blank=True)
-    handover_method = models.CharField(max_length=16, blank=True)  # PICKUP / DROPOFF
+    handover_method = models.CharField(max_length=32, blank=True)  # PICKUP / DROPOFF
     handover_address = models.JSONField(default=dict, blank=True)
     is_recommended = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
@@ -341,6 +349,7 @@ class ShipmentEvent(models.Model):
         CLAIM = "CLAIM", "Claimed"
         RELEASE = "RELEASE", "Released"
         NOTE = "NOTE", "Note"
+        AMAZON_DISAGREES = "AMAZON_DISAGREES", "Amazon disagrees"
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -362,16 +371,18 @@ class ShipmentStep(models.Model):
     (PENDING/RUNNING) step per shipment and kind, so a double click cannot send a call twice."""
 
     class Kind(models.TextChoices):
-        CONFIRM = "CONFIRM", "Confirm shipment"
-        REJECT = "REJECT", "Reject shipment"
-        CREATE_PACKAGES = "CREATE_PACKAGES", "Send packages"
-        UPDATE_PACKAGE = "UPDATE_PACKAGE", "Update packages"
-        SHIPPING_OPTIONS = "SHIPPING_OPTIONS", "Get shipping options"
-        INVOICE = "INVOICE", "Generate invoice"
-        LABELS = "LABELS", "Generate labels"
-        FETCH_LABELS = "FETCH_LABELS", "Download labels again"
-        SHIP = "SHIP", "Mark shipped"
-        REFRESH = "REFRESH", "Refresh from Amazon"
+        """The values stored; what each kind is and does (label included) is `step_kinds.STEP_KINDS`."""
+
+        CONFIRM = "CONFIRM"
+        REJECT = "REJECT"
+        CREATE_PACKAGES = "CREATE_PACKAGES"
+        UPDATE_PACKAGE = "UPDATE_PACKAGE"
+        SHIPPING_OPTIONS = "SHIPPING_OPTIONS"
+        INVOICE = "INVOICE"
+        LABELS = "LABELS"
+        FETCH_LABELS = "FETCH_LABELS"
+        SHIP = "SHIP"
+        REFRESH = "REFRESH"
 
     class State(models.TextChoices):
         PENDING = "PENDING", "Waiting"
@@ -392,6 +403,9 @@ class ShipmentStep(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The last sign of life: queued (PENDING) or its runner's heartbeat (RUNNING). The reconciler
+    # hands on a step whose sign of life is older than its lease and that no live process holds.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -422,13 +436,39 @@ class ShipmentStep(models.Model):
         return self.status in self.OPEN_STATES
 
 
-class LocationSync(models.Model):
-    """Where the incremental sync of a location stands."""
+class SyncCursor(models.Model):
+    """Where the sync of one seller account's shipments in one status stands: getShipments is asked
+    per account and status (not per location), for what changed since `last_synced_at`."""
 
-    location_id = models.CharField(max_length=64, unique=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True, help_text="Start time of the last complete sync.")
+    seller_account = models.CharField(max_length=80)
+    status = models.CharField(max_length=32)
+    last_synced_at = models.DateTimeField(null=True, blank=True, help_text="Start of the last complete read.")
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["seller_account", "status"], name="synccursor_unique")]
+
     def __str__(self):
-        return f"{self.location_id} synced {self.last_synced_at}"
+        return f"{self.seller_account} {self.status} synced {self.last_synced_at}"
+
+
+class UnreadableShipment(models.Model):
+    """A shipment Amazon listed that breaks its model (or our columns): kept out of our tables and
+    shown on the board until Amazon sends it readable. `problems` name fields and what is wrong with
+    them, never their values (a shipment carries the buyer's address)."""
+
+    seller_account = models.CharField(max_length=80)
+    shipment_id = models.CharField(max_length=64, blank=True)
+    location_id = models.CharField(max_length=64, blank=True)
+    problems = models.JSONField(default=list)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    times_seen = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["seller_account", "shipment_id"], name="unreadable_unique")]
+
+    def __str__(self):
+        return f"{self.shipment_id or '(no id)'}: {len(self.problems)} problem(s)"

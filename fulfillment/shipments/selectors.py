@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When, Window
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.utils import timezone
 
 from fulfillment.documents.models import Document
+from fulfillment.stations.selectors import seller_account_name_for_location
 
 from . import workflow
-from .models import Package, SerialNumber, Shipment, ShipmentEvent, ShipmentStep, ShippingOption
+from .models import (
+    Package,
+    SerialNumber,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+    ShippingOption,
+    SyncCursor,
+)
+from .programmes import SYNC_STATUSES
 
 _PRIORITY_ORDER = Case(When(priority="HIGH", then=Value(0)), default=Value(1), output_field=IntegerField())
 
@@ -77,6 +102,9 @@ def shipments_for_order(buyer_order_id: str) -> QuerySet[Shipment]:
     return Shipment.objects.filter(buyer_order_id=buyer_order_id).order_by("ship_by", "id")
 
 
+RECENT_STEPS = 10
+
+
 def shipment_detail(amazon_id: str) -> Shipment:
     """One shipment with everything its page shows. Raises Shipment.DoesNotExist."""
     return (
@@ -91,8 +119,10 @@ def shipment_detail(amazon_id: str) -> Shipment:
             Prefetch("shipping_options", queryset=ShippingOption.objects.select_related("package")),
             Prefetch("documents", queryset=Document.objects.filter(superseded=False)
                      .defer("content", "printable_pdf").select_related("package"), to_attr="current_documents"),
-            Prefetch("steps", queryset=ShipmentStep.objects.select_related("requested_by").order_by("-created_at", "-id"),
-                     to_attr="recent_steps"),
+            # The page shows where the shipment stands, not its whole past: the latest steps only
+            # (a step is open for seconds; the supervisor's history page lists them all).
+            Prefetch("steps", queryset=ShipmentStep.objects.select_related("requested_by")
+                     .order_by("-created_at", "-id")[:RECENT_STEPS], to_attr="recent_steps"),
         )
         .get(amazon_id=amazon_id)
     )
@@ -155,3 +185,44 @@ def shipping_choices(shipment: Shipment) -> list[ShippingOption]:
         first.setdefault((option.carrier_name, option.ship_by, option.ship_method), option)
     return sorted(first.values(), key=lambda o: (not o.is_recommended, o.pickup_start is None,
                                                  o.pickup_start or o.retrieved_at, o.pk))
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """How fresh a location's shipments are: the start of the oldest complete read among its seller
+    account's statuses (None until every status was read once), and the last failure, if any."""
+
+    last_synced_at: datetime | None
+    last_error: str = ""
+
+
+def sync_state(location_id: str) -> SyncState:
+    cursors = SyncCursor.objects.filter(seller_account=seller_account_name_for_location(location_id),
+                                        status__in=SYNC_STATUSES)
+    rows = list(cursors.values_list("last_synced_at", "last_error"))
+    complete = len(rows) == len(SYNC_STATUSES) and all(synced for synced, _ in rows)
+    return SyncState(min(synced for synced, _ in rows) if complete else None,
+                     next((error for _, error in rows if error), ""))
+
+
+def amazon_view_is_fresh(shipment: Shipment, now=None) -> bool:
+    """Whether Amazon's view of the shipment is recent enough that opening its page need not ask
+    Amazon: stored by a sync or refresh, written by a step, or covered by a complete sync of its
+    seller account, within SHIPMENT_FRESH_SECONDS."""
+    now = now or timezone.now()
+    since = now - timedelta(seconds=getattr(settings, "SHIPMENT_FRESH_SECONDS", 120))
+    if shipment.synced_at and shipment.synced_at >= since:
+        return True
+    steps = getattr(shipment, "recent_steps", None)
+    if steps is not None:
+        written = max((s.finished_at for s in steps if s.status == ShipmentStep.State.SUCCEEDED and s.finished_at),
+                      default=None)
+    else:
+        written = shipment.steps.filter(status=ShipmentStep.State.SUCCEEDED).aggregate(at=Max("finished_at"))["at"]
+    if written and written >= since:
+        return True
+    # Every status read since `since`: a change of this shipment at Amazon would have been stored.
+    account = shipment.seller_account or settings.AMAZON_SELLER_ACCOUNT
+    cursors = SyncCursor.objects.filter(seller_account=account, status__in=SYNC_STATUSES)
+    oldest = cursors.aggregate(n=Count("last_synced_at"), at=Min("last_synced_at"))
+    return oldest["n"] == len(SYNC_STATUSES) and oldest["at"] is not None and oldest["at"] >= since

@@ -1,8 +1,11 @@
 """Background work: Amazon steps, shipment syncs and the periodic housekeeping.
 
-Steps are acks_late and idempotent (`services.run_step` returns a finished step untouched), so a
-redelivered message never sends an Amazon call twice. A step whose worker died stays RUNNING
-until its lease ends; then `reconcile_steps_task` queues it again.
+Steps are acks_late and idempotent (`services.run_step` returns a finished step untouched and leaves
+one a live worker holds alone), so a redelivered message never sends an Amazon call twice. A step
+whose worker died stays RUNNING until its heartbeat is a lease old; then `reconcile_steps_task`
+(every SHIPMENT_RECONCILE_SECONDS) queues it again: resumed well within a minute.
+
+The sync reads Amazon per seller account (`services.sync_account`), one at a time per account.
 """
 
 import logging
@@ -22,8 +25,8 @@ logger = logging.getLogger(__name__)
 SYNC_LOCK_SECONDS = 600
 
 
-# A hung step is killed after STEP_TIME_LIMIT: its row stays RUNNING, and once the lease is over the
-# reconciler hands it to another worker, which re-reads Amazon before sending anything again.
+# A hung step is killed after STEP_TIME_LIMIT: its row stays RUNNING, its lock and heartbeat end with
+# it, and a lease later the reconciler hands it to another worker, which re-reads Amazon first.
 STEP_TIME_LIMIT = 600
 
 
@@ -45,45 +48,53 @@ def refresh_shipment_task(shipment_id: str) -> None:
         logger.warning("Refresh of %s failed: %s", shipment_id, exc)
 
 
+def _account_of(location_id: str) -> str:
+    from fulfillment.stations.selectors import seller_account_name_for_location
+
+    return seller_account_name_for_location(location_id)
+
+
 @shared_task(ignore_result=True)
-def sync_location_task(location_id: str) -> None:
-    # One sync per location at a time: a slow Amazon must not pile up overlapping syncs.
-    lock = f"shipments:sync:{location_id}"
+def sync_account_task(seller_account: str) -> None:
+    # One sync per seller account at a time: a slow Amazon must not pile up overlapping syncs.
+    lock = f"shipments:sync:{seller_account}"
     if not cache.add(lock, "1", SYNC_LOCK_SECONDS):
-        cache.delete(f"shipments:sync-asked:{location_id}")  # the sync running now answers the ask
+        cache.delete(f"shipments:sync-asked:{seller_account}")  # the sync running now answers the ask
         return
     try:
-        services.sync_location(location_id)
+        services.sync_account(seller_account)
     except AmazonError as exc:
-        logger.warning("Sync of %s failed: %s", location_id, exc)
+        logger.warning("Sync of seller account %s failed: %s", seller_account, exc)
     finally:
         cache.delete(lock)
-        cache.delete(f"shipments:sync-asked:{location_id}")
+        cache.delete(f"shipments:sync-asked:{seller_account}")
 
 
 def sync_running(location_id: str) -> bool:
-    """A sync of the location is running, or was asked for and not started yet."""
-    return bool(cache.get_many([f"shipments:sync:{location_id}", f"shipments:sync-asked:{location_id}"]))
+    """A sync of the location's seller account is running, or was asked for and not started yet."""
+    account = _account_of(location_id)
+    return bool(cache.get_many([f"shipments:sync:{account}", f"shipments:sync-asked:{account}"]))
 
 
 def request_sync(location_id: str) -> bool:
-    """The queue's "Sync now": queue a sync unless one is already running or asked for.
-    The ask is remembered until the task ends (at most SYNC_LOCK_SECONDS)."""
-    if not cache.add(f"shipments:sync-asked:{location_id}", "1", SYNC_LOCK_SECONDS):
+    """The queue's "Sync now": queue a sync of the location's seller account unless one is already
+    running or asked for. The ask is remembered until the task ends (at most SYNC_LOCK_SECONDS)."""
+    account = _account_of(location_id)
+    if not cache.add(f"shipments:sync-asked:{account}", "1", SYNC_LOCK_SECONDS):
         return False
-    if cache.get(f"shipments:sync:{location_id}"):
+    if cache.get(f"shipments:sync:{account}"):
         return False  # a periodic sync is running: it answers the ask and clears it
-    sync_location_task.delay(location_id)
+    sync_account_task.delay(account)
     return True
 
 
 @shared_task(ignore_result=True)
 def sync_stations_task() -> None:
-    """Queue a sync for every location a station packs for."""
-    from fulfillment.stations.models import Station
+    """Queue a sync of every seller account a station packs for."""
+    from fulfillment.stations.selectors import locations_by_seller_account
 
-    for location_id in Station.objects.values_list("location_id", flat=True).distinct():
-        sync_location_task.delay(location_id)
+    for account in sorted(locations_by_seller_account()):
+        sync_account_task.delay(account)
 
 
 @shared_task(ignore_result=True)
@@ -101,7 +112,7 @@ app.conf.beat_schedule = {
     },
     "reconcile-steps": {
         "task": "fulfillment.shipments.tasks.reconcile_steps_task",
-        "schedule": 60.0,
+        "schedule": float(getattr(settings, "SHIPMENT_RECONCILE_SECONDS", 10)),
     },
 }
 

@@ -42,12 +42,16 @@ from .forms import (
     fast_path_form,
     package_formset,
 )
-from .models import LocationSync, Programme, Shipment, ShipmentStep, Status
+from .models import (
+    Programme,
+    Shipment,
+    ShipmentStep,
+    Status,
+)
+from .programmes import status_rank
+from .step_kinds import BUTTON_KINDS, STEP_KINDS
 
 Kind = ShipmentStep.Kind
-# Steps a plain button (or a small form) may start; reject, packages and regenerate have their own views.
-BUTTON_STEPS = {Kind.CONFIRM, Kind.CREATE_PACKAGES, Kind.UPDATE_PACKAGE, Kind.SHIPPING_OPTIONS, Kind.INVOICE,
-                Kind.FETCH_LABELS, Kind.SHIP, Kind.LABELS, Kind.REFRESH}
 STATION_ROLES = (PACKER, SUPERVISOR, ADMIN)
 PACKING_ROLES = (PACKER, ADMIN)  # supervisors watch the station screens; they release work from supervision
 # The pages; each HTMX fragment is a partial inside its page ("page.html#name").
@@ -139,10 +143,7 @@ def fast_path_eligible(shipment, lines) -> bool:
 
 def _stepper(shipment):
     """The workflow as a checklist (labels of the stages and whether each is done/current/skipped)."""
-    order = [Status.ACCEPTED, Status.CONFIRMED, Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED,
-             Status.INVOICE_GENERATED, Status.SHIPLABEL_GENERATED, Status.SHIPPED]
-    rank = {status: n for n, status in enumerate(order)}
-    current = rank.get(shipment.status, len(order) if shipment.status == Status.DELIVERED else -1)
+    current = status_rank(shipment.status)
     stages = [
         ("Confirm", Status.CONFIRMED, False),
         ("Pack and send packages", Status.PACKAGE_CREATED, False),
@@ -155,7 +156,7 @@ def _stepper(shipment):
     for label, reached_at, skipped in stages:
         if skipped:
             state = "skipped"
-        elif current >= rank[reached_at]:
+        elif current >= status_rank(reached_at):
             state = "done"
         elif not current_marked and current >= 0:
             state, current_marked = "current", True
@@ -172,9 +173,10 @@ def _body_context(request, station, shipment, **extra):
     next_action = workflow.next_action(shipment)
     steps = list(getattr(shipment, "recent_steps", None) or selectors.open_steps(shipment))
     open_steps = [step for step in steps if step.is_open]
-    latest_packer_step = next((step for step in steps if step.kind != Kind.REFRESH), None)
+    latest_packer_step = next((step for step in steps if not STEP_KINDS[step.kind].background), None)
     last_failure = latest_packer_step if latest_packer_step and latest_packer_step.status == "FAILED" else None
-    if last_failure and any(s.kind == Kind.REFRESH and s.status == "SUCCEEDED" and s.pk > last_failure.pk for s in steps):
+    if last_failure and any(STEP_KINDS[s.kind].background and s.status == "SUCCEEDED" and s.pk > last_failure.pk
+                            for s in steps):
         last_failure = None  # re-read from Amazon since: the page now shows where the shipment stands
     documents = list(getattr(shipment, "current_documents", None) or selectors.current_documents(shipment))
     labels_by_package = {doc.package_id: doc for doc in documents if doc.kind == Document.Kind.LABEL}
@@ -188,7 +190,7 @@ def _body_context(request, station, shipment, **extra):
         "next": next_action,
         "open_steps": open_steps,
         # A background refresh does not block the packer; any other open step does.
-        "step_running": any(step.kind != Kind.REFRESH for step in open_steps),
+        "step_running": any(not STEP_KINDS[step.kind].background for step in open_steps),
         "last_failure": last_failure,
         "events": events,
         "chain": chain,
@@ -291,8 +293,8 @@ def _ago(seconds: int) -> str:
 
 def _sync_context(request, station):
     """How fresh the queue is: when Amazon was last read for this location, and whether a sync runs."""
-    state = LocationSync.objects.filter(location_id=station.location_id).first()
-    checked = state.last_synced_at if state else None
+    state = selectors.sync_state(station.location_id)
+    checked = state.last_synced_at
     age = max(int((timezone.now() - checked).total_seconds()), 0) if checked else None
     return {
         "sync": state,
@@ -357,12 +359,14 @@ def open_shipment(request, station):
 @require_GET
 @station_view
 def detail(request, station, shipment):
-    # Opening the page re-reads the shipment from Amazon in the background (it may be cancelled).
-    try:
-        services.request_step(shipment, Kind.REFRESH, request.user)
-    except workflow.ShipmentError:
-        pass  # a refresh is always allowed; another one may just be running
-    shipment = selectors.shipment_detail(shipment.amazon_id)
+    # Opening the page re-reads the shipment from Amazon in the background (it may be cancelled),
+    # unless the sync or a step saw it at Amazon within SHIPMENT_FRESH_SECONDS.
+    if not selectors.amazon_view_is_fresh(shipment):
+        try:
+            services.request_step(shipment, Kind.REFRESH, request.user)
+        except workflow.ShipmentError:
+            pass  # a refresh is always allowed; another one may just be running
+        shipment = selectors.shipment_detail(shipment.amazon_id)
     return render(request, "shipments/detail.html", _body_context(request, station, shipment))
 
 
@@ -392,7 +396,7 @@ def step_status(request, station, shipment, step_id):
     response = render(request, _fragment(SHIPMENT_PAGE, "step_progress"), {"step": step, "shipment": shipment})
     if not step.is_open:
         # A background refresh that changed nothing only updates the header (the packer may be typing).
-        quiet = step.kind == Kind.REFRESH and request.GET.get("status") == shipment.status
+        quiet = STEP_KINDS[step.kind].background and request.GET.get("status") == shipment.status
         trigger_client_event(response, "shipment-refreshed" if quiet else "step-finished", after="settle")
     return response
 
@@ -401,7 +405,7 @@ def step_status(request, station, shipment, step_id):
 @station_view
 def run_step(request, station, shipment, kind):
     """A button for one Amazon step (confirm, send packages, options, invoice, labels, ship)."""
-    if kind not in BUTTON_STEPS:
+    if kind not in BUTTON_KINDS:
         raise Http404("Unknown step")
     payload = {}
     if kind == Kind.LABELS and workflow.needs_courier_details(shipment):

@@ -1,15 +1,8 @@
 """The packing workflow's rules, as plain functions (no database writes, no Amazon calls).
 
-Amazon's state machine (seller guide 003, sections 3.2-3.4; the model wins where they differ):
-ACCEPTED -confirm-> CONFIRMED -createPackages-> PACKAGE_CREATED -retrieveShippingOptions->
-PICKUP_SLOT_RETRIEVED -generateInvoice-> INVOICE_GENERATED -generateShipLabels-> SHIPLABEL_GENERATED
--updatePackageStatus-> SHIPPED. Programme differences:
-- Seller Flex: no shipping options (pickup is at a pre-agreed slot), straight to invoice/labels.
-- Easy Ship outside India: Amazon does not generate invoices, so that step is skipped.
-- generateInvoice runs wherever Amazon supports it: it returns the tax invoice when the shipment
-  requires one, else the packing slip. Where it is not supported and a packing slip is required,
-  Packbench renders the slip itself.
-- updatePackage after the invoice walks the shipment back to PACKAGE_CREATED.
+Amazon's statuses and the programme differences live in `programmes`, every step kind (what it
+calls, where it may start, where it leads, why it is refused) in `step_kinds`; this module says
+whether a step may run now, what the packer does next, and whether typed packages can be sent.
 """
 
 from __future__ import annotations
@@ -23,30 +16,28 @@ from .models import (
     DimensionUnit,
     LineItem,
     Package,
-    Programme,
     Requirement,
     Shipment,
     ShipmentStep,
     Status,
     WeightUnit,
 )
+from .programmes import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,  # noqa: F401 - the programme rules are read as workflow.<name> across the app
+    PACKAGE_EDIT_STATUSES,
+    REJECTION_REASONS,  # noqa: F401
+    invoice_needed,
+    needs_courier_details,
+    packing_slip_needed,  # noqa: F401
+    programme_for,  # noqa: F401
+    rejectable_statuses,  # noqa: F401
+    tax_invoice_required,  # noqa: F401
+    uses_shipping_options,
+)
+from .step_kinds import STEP_KINDS, label
 
 Kind = ShipmentStep.Kind
-INDIA_MARKETPLACE_ID = "A21TJRUUN4KGV"
-# Statuses in which packages exist at Amazon and may still change (before a label is bought).
-PACKAGE_EDIT_STATUSES = {Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED, Status.INVOICE_GENERATED}
-IN_PROGRESS_STATUSES = (
-    Status.CONFIRMED,
-    Status.PACKAGE_CREATED,
-    Status.PICKUP_SLOT_RETRIEVED,
-    Status.INVOICE_GENERATED,
-    Status.SHIPLABEL_GENERATED,
-)
-OPEN_STATUSES = (Status.ACCEPTED, *IN_PROGRESS_STATUSES)
-CLOSED_STATUSES = (Status.SHIPPED, Status.DELIVERED, Status.CANCELLED)
-# Rejection is allowed in these statuses unless Amazon lists its own (orderStatesEligibleForRejection).
-DEFAULT_REJECTABLE_STATUSES = (Status.ACCEPTED, Status.CONFIRMED)
-REJECTION_REASONS = ("OUT_OF_STOCK", "CUSTOMER_REQUESTED")
 
 
 class ShipmentError(Exception):
@@ -69,56 +60,6 @@ class PackageValidationError(ShipmentError):
         super().__init__(" ".join(self.problems))
 
 
-# --- Programme and requirements ------------------------------------------------------------
-
-
-def programme_for(channel_name: str | None, shipping_type: str | None) -> str:
-    """Guide section 2: MFN+Marketplace = Easy Ship, MFN+Self = Self-Ship, FBA+Marketplace = Seller Flex."""
-    channel = (channel_name or "").strip().upper()
-    shipping = (shipping_type or "").strip().upper()
-    if channel == "MFN" and shipping == "MARKETPLACE":
-        return Programme.EASY_SHIP
-    if channel == "MFN" and shipping == "SELF":
-        return Programme.SELF_SHIP
-    if channel == "FBA" and shipping == "MARKETPLACE":
-        return Programme.SELLER_FLEX
-    return Programme.OTHER
-
-
-def uses_shipping_options(shipment: Shipment) -> bool:
-    """Seller Flex pickups happen at a pre-agreed slot: Amazon offers no options to choose from."""
-    return shipment.programme != Programme.SELLER_FLEX
-
-
-def invoice_supported(shipment: Shipment) -> bool:
-    """generateInvoice is not supported for Easy Ship outside India (guide 3.2 step 5)."""
-    return not (shipment.programme == Programme.EASY_SHIP and shipment.marketplace_id != INDIA_MARKETPLACE_ID)
-
-
-def invoice_needed(shipment: Shipment) -> bool:
-    """Whether generateInvoice is a step of this shipment: wherever Amazon supports it. It returns
-    the tax invoice when one is required, else the packing slip (guide 3.2 step 5)."""
-    return invoice_supported(shipment)
-
-
-def tax_invoice_required(shipment: Shipment) -> bool:
-    return shipment.invoice_requirement == "REQUIRED"
-
-
-def packing_slip_needed(shipment: Shipment) -> bool:
-    return shipment.pslip_requirement == "REQUIRED"
-
-
-def needs_courier_details(shipment: Shipment) -> bool:
-    """Self-Ship labels carry the seller's own carrier and tracking id (courierSupportedAttributes)."""
-    return shipment.programme == Programme.SELF_SHIP
-
-
-def rejectable_statuses(shipment: Shipment) -> tuple[str, ...]:
-    listed = ((shipment.raw or {}).get("shipmentInfo") or {}).get("orderStatesEligibleForRejection")
-    return tuple(listed) if listed else DEFAULT_REJECTABLE_STATUSES
-
-
 # --- Which step is allowed now ----------------------------------------------------------------
 
 
@@ -130,101 +71,28 @@ def _option_chosen(shipment: Shipment) -> bool:
     return shipment.selected_shipping_option_id is not None
 
 
+_INVOICE_KINDS = ("INVOICE", "PACKING_SLIP")  # what generateInvoice brings back (Document.Kind)
+
+
+def _invoice_stored(shipment: Shipment) -> bool:
+    """Whether the invoice (or Amazon's packing slip) generateInvoice made is stored here: a document
+    it sent may have been refused (too large, not an invoice) although Amazon moved the shipment on."""
+    documents = getattr(shipment, "current_documents", None)  # prefetched by the shipment page
+    if documents is not None:
+        return any(d.kind in _INVOICE_KINDS for d in documents)
+    return shipment.documents.filter(kind__in=_INVOICE_KINDS, superseded=False).exists()
+
+
 def step_refusal(shipment: Shipment, kind: str, payload: dict | None = None) -> str | None:
-    """Why `kind` cannot run now, in the packer's words; None when it may."""
-    payload = payload or {}
-    status = shipment.status
-    packages = _packages(shipment)
-    if kind == Kind.REFRESH:
+    """Why `kind` cannot run now, in the packer's words; None when it may (the registry's refusal)."""
+    spec = STEP_KINDS.get(kind)
+    if spec is None:
+        return f"Unknown step {kind}."
+    if spec.background:
         return None
-    if status in CLOSED_STATUSES:
-        return f"This shipment is {status.lower()}; nothing more can be done with it."
-    if kind == Kind.CONFIRM:
-        return None if status == Status.ACCEPTED else "Only a new (accepted) shipment can be confirmed."
-    if kind == Kind.REJECT:
-        if status not in rejectable_statuses(shipment):
-            return f"Amazon does not allow rejecting a shipment in status {status}."
-        reasons = [payload.get("reason", "OUT_OF_STOCK"), *(payload.get("reasons") or {}).values()]
-        if any(reason not in REJECTION_REASONS for reason in reasons):
-            return "Choose why the shipment is rejected (out of stock or customer request)."
-        return None
-    if kind == Kind.CREATE_PACKAGES:
-        if status != Status.CONFIRMED:
-            return "Packages are sent once, right after the shipment is confirmed; use Update packages instead."
-        if not packages:
-            return "Pack the shipment first: add at least one package."
-        if all(p.state == Package.State.CONFIRMED for p in packages):
-            return "Amazon already has these packages."
-        return None
-    if kind == Kind.UPDATE_PACKAGE:
-        if status not in PACKAGE_EDIT_STATUSES:
-            return "Packages can be changed only after they were sent and before the label is generated."
-        if not any(p.known_to_amazon and p.state != Package.State.CONFIRMED for p in packages):
-            return "No package was changed since Amazon received it."
-        return None
-    if status in {Status.ACCEPTED, Status.CREATED, Status.UNFULFILLABLE}:
-        return "Confirm the shipment first."
-    if any(p.state != Package.State.CONFIRMED for p in packages) or not packages:
-        return "Send the packages to Amazon first."
-    if kind == Kind.SHIPPING_OPTIONS:
-        if not uses_shipping_options(shipment):
-            return "Seller Flex pickups use a fixed slot; there are no shipping options to get."
-        if status not in {Status.PACKAGE_CREATED, Status.PICKUP_SLOT_RETRIEVED}:
-            return "Shipping options are fetched after the packages are sent and before the invoice."
-        return None
-    if kind == Kind.INVOICE:
-        if not invoice_needed(shipment):
-            return "Amazon makes no invoice for Easy Ship outside India; go on to the labels."
-        ready = {Status.PICKUP_SLOT_RETRIEVED, Status.INVOICE_GENERATED}
-        if not uses_shipping_options(shipment):
-            ready.add(Status.PACKAGE_CREATED)
-        if status not in ready:
-            return "Get the shipping options before the invoice."
-        return None
-    if kind == Kind.LABELS:
-        operation = payload.get("operation", "GENERATE")
-        if operation == "REGENERATE":
-            if status != Status.SHIPLABEL_GENERATED:
-                return "A label can be regenerated only after it was generated."
-            if not (payload.get("reason") or "").strip():
-                return "Say why the label is regenerated (the old one becomes invalid)."
-            return None
-        if status == Status.SHIPLABEL_GENERATED:
-            if all(p.label_status == Package.LabelStatus.READY for p in packages):
-                return "The labels are already stored; print them, or regenerate with a reason."
-            return None
-        refusal = _labels_prerequisite(shipment)
-        if refusal:
-            return refusal
-        if needs_courier_details(shipment) and not (
-            (payload.get("carrier_name") or "").strip() and (payload.get("tracking_id") or "").strip()
-        ):
-            return "Self-Ship: enter your carrier's name and the tracking number before generating the label."
-        return None
-    if kind == Kind.FETCH_LABELS:
-        return None if status == Status.SHIPLABEL_GENERATED else "Generate the labels first."
-    if kind == Kind.SHIP:
-        if status != Status.SHIPLABEL_GENERATED:
-            return "Generate the labels before marking the shipment shipped."
-        if all(p.is_shipped for p in packages):
-            return "Every package is already marked shipped."
-        return None
-    return f"Unknown step {kind}."
-
-
-def _labels_prerequisite(shipment: Shipment) -> str | None:
-    status = shipment.status
-    if invoice_needed(shipment):
-        if status != Status.INVOICE_GENERATED:
-            return "Generate the invoice before the labels."
-    elif uses_shipping_options(shipment):
-        if status not in {Status.PICKUP_SLOT_RETRIEVED, Status.INVOICE_GENERATED}:
-            return "Get the shipping options before the labels."
-    elif status not in PACKAGE_EDIT_STATUSES:
-        return "Send the packages before generating the labels."
-    if uses_shipping_options(shipment) and not _option_chosen(shipment) and shipment.shipping_options.exists():
-        return "Choose a shipping option before generating the labels."
-    return None
+    if shipment.status in CLOSED_STATUSES:
+        return f"This shipment is {shipment.status.lower()}; nothing more can be done with it."
+    return spec.refusal(shipment, payload or {}, _packages(shipment))
 
 
 def check_step_allowed(shipment: Shipment, kind: str, payload: dict | None = None) -> None:
@@ -237,8 +105,7 @@ def check_step_allowed(shipment: Shipment, kind: str, payload: dict | None = Non
 def allowed_steps(shipment: Shipment) -> set[str]:
     """Step kinds the UI may offer now (payload-dependent checks assume a complete payload)."""
     sample = {"reason": "x", "carrier_name": "x", "tracking_id": "x"}
-    allowed = {kind for kind in Kind.values if step_refusal(shipment, kind, sample) is None}
-    return allowed
+    return {kind for kind in STEP_KINDS if step_refusal(shipment, kind, sample) is None}
 
 
 # --- What to do next ----------------------------------------------------------------------------
@@ -256,7 +123,7 @@ class NextAction:
 
     @property
     def is_amazon_step(self) -> bool:
-        return self.kind in Kind.values
+        return self.kind in STEP_KINDS
 
 
 VERIFY, PACK, CHOOSE_OPTION, PRINT_LABELS = "VERIFY", "PACK", "CHOOSE_OPTION", "PRINT_LABELS"
@@ -268,7 +135,7 @@ def next_action(shipment: Shipment) -> NextAction | None:
     if status in CLOSED_STATUSES or status in {Status.CREATED, Status.UNFULFILLABLE}:
         return None
     if status == Status.ACCEPTED:
-        return NextAction(Kind.CONFIRM, "Confirm shipment", "Confirm that you will fulfil this shipment.")
+        return _step(Kind.CONFIRM, "Confirm that you will fulfil this shipment.")
     packages = _packages(shipment)
     if status == Status.CONFIRMED:
         if shipment.verified_at is None and shipment.scan_skipped_at is None and not packages:
@@ -277,39 +144,45 @@ def next_action(shipment: Shipment) -> NextAction | None:
             return NextAction(PACK, "Pack the shipment", "Enter the box size, weight and what is in each package.")
         if all(p.state == Package.State.CONFIRMED for p in packages):
             return _refresh_action("Amazon has the packages")
-        return NextAction(Kind.CREATE_PACKAGES, "Send packages to Amazon")
+        return _step(Kind.CREATE_PACKAGES)
     if any(p.known_to_amazon and p.state != Package.State.CONFIRMED for p in packages) and status in PACKAGE_EDIT_STATUSES:
-        return NextAction(Kind.UPDATE_PACKAGE, "Send package changes to Amazon")
+        return _step(Kind.UPDATE_PACKAGE)
     if status == Status.PACKAGE_CREATED:
         if uses_shipping_options(shipment):
-            return NextAction(Kind.SHIPPING_OPTIONS, "Get shipping options")
+            return _step(Kind.SHIPPING_OPTIONS)
         if invoice_needed(shipment):
-            return NextAction(Kind.INVOICE, "Generate invoice")
+            return _step(Kind.INVOICE)
         return _labels_action(shipment)
     if status == Status.PICKUP_SLOT_RETRIEVED:
         if uses_shipping_options(shipment) and not _option_chosen(shipment) and shipment.shipping_options.exists():
             return NextAction(CHOOSE_OPTION, "Choose a shipping option")
         if invoice_needed(shipment):
-            return NextAction(Kind.INVOICE, "Generate invoice")
+            return _step(Kind.INVOICE)
         return _labels_action(shipment)
     if status == Status.INVOICE_GENERATED:
+        if invoice_needed(shipment) and not _invoice_stored(shipment):
+            return _step(Kind.INVOICE, "Amazon made the invoice, but Packbench could not store it yet.")
         if uses_shipping_options(shipment) and not _option_chosen(shipment) and shipment.shipping_options.exists():
             return NextAction(CHOOSE_OPTION, "Choose a shipping option")
         return _labels_action(shipment)
     if status == Status.SHIPLABEL_GENERATED:
         if any(p.label_status != Package.LabelStatus.READY for p in packages):
-            return NextAction(Kind.FETCH_LABELS, "Get the labels again", "Some labels are not stored yet.")
+            return _step(Kind.FETCH_LABELS, "Some labels are not stored yet.")
         if any(p.label_printed_at is None for p in packages):
             return NextAction(PRINT_LABELS, "Print the labels")
         if all(p.is_shipped for p in packages):
             return _refresh_action("Every package is marked shipped")
-        return NextAction(Kind.SHIP, "Mark shipped", "Hand the packages to the carrier, then mark them shipped.")
+        return _step(Kind.SHIP, "Hand the packages to the carrier, then mark them shipped.")
     return None
 
 
+def _step(kind: str, hint: str = "") -> NextAction:
+    return NextAction(kind, label(kind), hint)
+
+
 def _refresh_action(done: str) -> NextAction:
-    # The step's write went through but re-reading the shipment failed: only Amazon's status is behind.
-    return NextAction(Kind.REFRESH, "Refresh from Amazon", f"{done}; read the shipment's new status from Amazon.")
+    # Our packages say Amazon moved on, our status does not yet: only Amazon's status is behind.
+    return _step(Kind.REFRESH, f"{done}; read the shipment's new status from Amazon.")
 
 
 @dataclass(frozen=True)
@@ -331,13 +204,14 @@ def chain_progress(steps: list[ShipmentStep], events, *, chain: str, now) -> Cha
     """The Pack & label chain of the shipment's latest packer step, or None when that step is not
     part of one. `steps` and `events` come newest first."""
     # A packer's own Refresh is not part of the chain; one the chain queued itself carries it on.
-    latest = next((step for step in steps if step.kind != Kind.REFRESH or (step.payload or {}).get("chain")), None)
+    latest = next((step for step in steps if not STEP_KINDS[step.kind].background or (step.payload or {}).get("chain")),
+                  None)
     if latest is None or (latest.payload or {}).get("chain") != chain:
         return None
     if latest.is_open:
         return ChainProgress(running=True)
     if latest.status == ShipmentStep.State.FAILED:
-        return ChainProgress(running=False, message=f"Pack & label stopped: {latest.get_kind_display()} failed.")
+        return ChainProgress(running=False, message=f"Pack & label stopped: {label(latest.kind)} failed.")
     end = next((e for e in events if (e.data or {}).get("chain_ended") and e.created_at >= latest.created_at), None)
     if end is not None:
         return ChainProgress(running=False, message=end.message, done=bool(end.data.get("done")),
@@ -349,7 +223,7 @@ def chain_progress(steps: list[ShipmentStep], events, *, chain: str, now) -> Cha
 
 def _labels_action(shipment: Shipment) -> NextAction:
     hint = "Enter your carrier and tracking number." if needs_courier_details(shipment) else ""
-    return NextAction(Kind.LABELS, "Generate labels", hint)
+    return _step(Kind.LABELS, hint)
 
 
 # --- Package rules ----------------------------------------------------------------------------------

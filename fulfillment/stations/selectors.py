@@ -20,3 +20,29 @@ def seller_account_for_location(location_id: str):
     station = (Station.objects.filter(location_id=location_id, seller_account__active=True)
                .select_related("seller_account").order_by("pk").first())
     return station.seller_account if station else None
+
+
+def locations_by_seller_account() -> dict[str, set[str]]:
+    """Seller account name -> the locations its stations pack for. A location belongs to the active
+    account of its first station that names one (as `seller_account_for_location`), else to the
+    settings' account."""
+    from django.conf import settings
+
+    chosen: dict[str, str] = {}
+    rows = (Station.objects.order_by("pk")
+            .values_list("location_id", "seller_account__name", "seller_account__active"))
+    for location_id, name, active in rows:
+        if not chosen.get(location_id):
+            chosen[location_id] = name if name and active else ""
+    accounts: dict[str, set[str]] = {}
+    for location_id, name in chosen.items():
+        accounts.setdefault(name or settings.AMAZON_SELLER_ACCOUNT, set()).add(location_id)
+    return accounts
+
+
+def seller_account_name_for_location(location_id: str) -> str:
+    """The name of the account a location's shipments are read with."""
+    from django.conf import settings
+
+    account = seller_account_for_location(location_id)
+    return account.name if account else settings.AMAZON_SELLER_ACCOUNT

@@ -37,7 +37,14 @@ from django.utils import timezone
 from fulfillment.amazon.models import AmazonCall
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
-from fulfillment.shipments.models import Package, Shipment, ShipmentEvent, ShipmentStep, Status
+from fulfillment.shipments.models import (
+    Package,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+    Status,
+    UnreadableShipment,
+)
 from fulfillment.shipments.workflow import CLOSED_STATUSES
 
 # Shipments nobody can pack any more: they are not at risk, overdue or stuck.
@@ -151,21 +158,24 @@ def _alert_conditions(filters: BoardFilters, now):
         "cancelled_after_confirmation": (
             _finished_recently(filters.finished_since(now)) & Q(status=Status.CANCELLED) & Exists(_confirmed_step())
         ),
+        # A step moved the status on, and Amazon's own view, read past the grace period, said otherwise.
+        "amazon_disagrees": open_q & Q(disagreed_at__isnull=False),
     }
 
 
-ALERTS = ("overdue", "at_risk", "stuck", "cancelled_after_confirmation")
+ALERTS = ("overdue", "at_risk", "stuck", "cancelled_after_confirmation", "amazon_disagrees")
 
 # What a board list shows (templates/supervision/_shipment_table.html): loading only these columns,
 # not Amazon's JSON and forty others, saves a third of a list's cost.
 _LISTED = ("amazon_id", "buyer_order_id", "location_id", "programme", "status", "ship_by", "amazon_last_updated",
-           "claim__lease_expires_at", "claim__user__username")
+           "disagreed_at", "disagreed_status", "claim__lease_expires_at", "claim__user__username")
 # The lists that show how long a shipment has been in its status (the others show the ship-by).
 _SHOWS_STATUS_SINCE = ("stuck", "cancelled_after_confirmation")
 
 
 def _alert_rows(filters: BoardFilters, which: str, now) -> QuerySet[Shipment]:
-    order = {"stuck": ["status_since"], "cancelled_after_confirmation": ["-amazon_last_updated"]}
+    order = {"stuck": ["status_since"], "cancelled_after_confirmation": ["-amazon_last_updated"],
+             "amazon_disagrees": ["-disagreed_at"]}
     qs = filtered_shipments(filters)
     if which in _SHOWS_STATUS_SINCE:
         qs = qs.annotate(status_since=_status_since())
@@ -308,6 +318,18 @@ def amazon_errors(filters: BoardFilters, now=None, limit=RECENT_ERRORS) -> dict:
     }
 
 
+def unreadable_shipments(filters: BoardFilters, limit=LIST_LIMIT) -> dict:
+    """Shipments Amazon lists that Packbench cannot read (they break Amazon's model or our columns):
+    what is wrong with each, never its values. They stay off the station until Amazon fixes them."""
+    qs = UnreadableShipment.objects.all()
+    if filters.location:
+        qs = qs.filter(location_id__in=[filters.location, ""])
+    if filters.q:
+        qs = qs.filter(shipment_id__icontains=filters.q.strip())
+    rows = list(qs.order_by("-last_seen_at", "-pk")[: limit + 1])
+    return {"rows": rows[:limit], "more": len(rows) > limit}
+
+
 # --- Throughput ---------------------------------------------------------------------------------
 
 
@@ -394,6 +416,7 @@ def board(filters: BoardFilters, now=None) -> dict:
         "matching": matching(filters, now),
         "status_table": status_table,
         "failed_steps": failed_steps(filters),
+        "unreadable": unreadable_shipments(filters),
         "amazon_errors": amazon_errors(filters, now),
         **throughput(filters, now),
         "at_risk_window": at_risk_window(),

@@ -5,6 +5,7 @@ tasks run eagerly inside the live server, the station's label printer is a liste
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -91,7 +92,7 @@ def test_easy_ship_with_serial_numbers_from_accepted_to_shipped(packer_page, liv
     page = packer_page
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["TPLINK-ARCHER-C6"], units=2,
                     label_format="ZPL", invoice_shape="pdf", ship_by_hours=3)
-    services.sync_location(LOCATION)  # the rest of the location's work, as the periodic sync brings it
+    services.sync_stations()  # the rest of the location's work, as the periodic sync brings it
     page.goto(f"{live_server.url}/shipments/")
     expect(page.locator(f"tr[data-shipment='{shipment.amazon_id}']")).to_contain_text("Easy Ship")
     assert page.locator("tr[data-shipment]").count() > 5
@@ -353,6 +354,9 @@ def test_pack_and_label_progress_follows_the_worker_step_by_step(page, live_serv
 
 
 def test_sync_now_brings_new_shipments_into_the_queue(packer_page, live_server, sandbox):
+    from django.core.cache import cache
+
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])  # no sync asked for the account
     page = packer_page
     page.goto(f"{live_server.url}/shipments/")
     expect(page.locator("#sync-status")).to_contain_text("Amazon not checked yet")
@@ -369,7 +373,9 @@ def test_a_shipment_cancelled_by_the_marketplace_shows_the_banner_on_open(packer
     page = packer_page
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["CAMEL-ACRYLIC-24SET"])
     sandbox.cancel(shipment.amazon_id)
-    page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")  # opening re-reads it from Amazon
+    # Read from Amazon longer ago than SHIPMENT_FRESH_SECONDS, and no sync since: opening re-reads it.
+    Shipment.objects.filter(pk=shipment.pk).update(synced_at=timezone.now() - timedelta(hours=1))
+    page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
     expect(page.locator("[data-cancelled]")).to_be_visible(timeout=STEP_TIMEOUT)
     expect(page.locator("[data-action=CONFIRM]")).to_have_count(0)
     shoot("50-cancelled-by-marketplace")

@@ -16,7 +16,6 @@ from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services
 from fulfillment.shipments.models import (
-    LocationSync,
     Package,
     Programme,
     ShipmentStep,
@@ -34,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def no_worker(monkeypatch):
     monkeypatch.setattr(services.steps, "enqueue_step", lambda step_id: None)
-    cache.delete_many(["shipments:sync:LOC", "shipments:sync-asked:LOC"])  # no sync running at this station
+    cache.delete_many(["shipments:sync:default", "shipments:sync-asked:default"])  # no sync running for its account
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def floor(db):
 
 def _queue_data():
     now = timezone.now()
-    LocationSync.objects.create(location_id="LOC", last_synced_at=now - timedelta(seconds=17))
+    factories.synced(now - timedelta(seconds=17))
     made = [
         factories.shipment(Programme.EASY_SHIP, ship_by=now - timedelta(minutes=25), priority="HIGH",
                            compliance={"serial_number_requirement": "REQUIRED"}, requires_serials=True, units_count=2,
@@ -67,8 +66,7 @@ def _queue_data():
 def test_queue_scan_box_and_countdowns(page, live_server, floor, shoot):
     made = _queue_data()
     sign_in_at_station(page, live_server, make_packer(), "Bench A")
-    # Signing in takes seconds on a busy machine: the last check is 17 s old when the queue is drawn.
-    LocationSync.objects.update(last_synced_at=timezone.now() - timedelta(seconds=17))
+    factories.synced(timezone.now() - timedelta(seconds=17))  # now: signing in can take seconds on a busy machine
     page.reload()
     scan = page.locator("#scan-input")
     expect(scan).to_be_focused()
@@ -227,3 +225,35 @@ def test_a_supervisor_watches_a_shipment_read_only(page, live_server, floor, sho
     expect(page.locator("#verify-input")).to_have_count(0)
     expect(page.get_by_role("button", name="Release")).to_be_visible()
     shoot("14-supervisor-read-only")
+
+
+def test_amazon_disagreeing_shows_on_the_station_and_on_the_board(page, live_server, floor, shoot):
+    """Amazon's status contradicted one a step had set: the packer sees it on the shipment, the
+    supervisor on the board, beside the shipments Amazon sent that could not be read."""
+    from fulfillment.shipments.models import UnreadableShipment
+
+    made = factories.shipment(status="CONFIRMED", disagreed_at=timezone.now(), disagreed_status="PACKAGE_CREATED",
+                              ship_by=timezone.now() + timedelta(hours=3))
+    UnreadableShipment.objects.create(seller_account="default", shipment_id="Bz9Xq4LmN", location_id="LOC",
+                                      problems=["shipmentInfo.buyerOrderId: Field required",
+                                                "lineItems.0.numberOfUnits: Input should be a valid integer"])
+    sign_in_at_station(page, live_server, make_packer(), "Bench A")
+    page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
+    banner = page.locator("[data-amazon-disagrees]")
+    expect(banner).to_contain_text("Amazon disagrees")
+    expect(banner.locator("[data-status]")).to_have_count(2)
+    expect(banner.locator("[data-status]").first).to_have_attribute("data-status", "PACKAGE_CREATED")  # ours
+    expect(banner.locator("[data-status]").last).to_have_attribute("data-status", "CONFIRMED")  # Amazon's
+    shoot("70-amazon-disagrees-station")
+    page.get_by_role("button", name="Sign out").click()
+    supervisor = make_user("sofia", roles.SUPERVISOR)
+    page.goto(f"{live_server.url}/supervision/")
+    page.fill("#id_username", supervisor.username)
+    page.fill("#id_password", "packer-password-for-tests")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/supervision/")
+    expect(page.locator('[data-figure="amazon_disagrees"]')).to_have_text("1")
+    expect(page.locator(f'[data-disagrees="{made.amazon_id}"]')).to_be_visible()
+    expect(page.locator('[data-unreadable="Bz9Xq4LmN"]')).to_contain_text("shipmentInfo.buyerOrderId: Field required")
+    page.locator("#amazon-disagrees").scroll_into_view_if_needed()
+    shoot("71-amazon-disagrees-board")

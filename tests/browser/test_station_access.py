@@ -16,7 +16,7 @@ from fulfillment.claims import services as claims
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services, tasks, workflow
-from fulfillment.shipments.models import LocationSync, Package, ShipmentEvent, ShipmentStep
+from fulfillment.shipments.models import Package, ShipmentEvent, ShipmentStep
 from fulfillment.stations.models import Station
 from fulfillment.stations.selectors import SESSION_KEY
 from tests.shipments import factories
@@ -183,7 +183,7 @@ def test_skipping_the_scan_is_noted_in_the_history_and_opens_the_packages_form(b
 
 @pytest.fixture
 def no_sync_marks():
-    keys = ["shipments:sync:LOC", "shipments:sync-asked:LOC"]
+    keys = ["shipments:sync:default", "shipments:sync-asked:default"]
     cache.delete_many(keys)
     yield
     cache.delete_many(keys)
@@ -191,30 +191,29 @@ def no_sync_marks():
 
 def test_the_queue_says_how_long_ago_amazon_was_checked(ben, no_sync_marks):
     assert "Amazon not checked yet" in ben.get(reverse("shipments:queue")).content.decode()
-    LocationSync.objects.create(location_id="LOC", last_synced_at=timezone.now() - timedelta(seconds=42))
+    factories.synced(timezone.now() - timedelta(seconds=42))
     html = ben.get(reverse("shipments:queue")).content.decode()
     assert "Amazon checked <span data-age=\"42\"" in html and ">42 s</span> ago" in html
-    LocationSync.objects.update(last_synced_at=timezone.now() - timedelta(minutes=12),
-                                last_error="Amazon is busy right now.")
+    factories.synced(timezone.now() - timedelta(minutes=12), error="Amazon is busy right now.")
     html = ben.get(reverse("shipments:sync"), **HX).content.decode()
     assert ">12 min</span> ago" in html and "Last check failed: Amazon is busy right now." in html
 
 
 def test_sync_now_asks_once_and_the_button_waits_for_the_sync(ben, no_sync_marks, monkeypatch):
     queued = []
-    monkeypatch.setattr(tasks.sync_location_task, "delay", queued.append)
+    monkeypatch.setattr(tasks.sync_account_task, "delay", queued.append)
     url = reverse("shipments:sync")
     asked = ben.post(url, **HX).content.decode()
     ben.post(url, **HX)  # a second press while it runs asks for nothing more
-    assert queued == ["LOC"]
+    assert queued == ["default"]  # the location's seller account is synced, all its locations at once
     assert 'data-sync-running="true"' in asked and "Checking Amazon" in asked and " disabled" in asked
     assert 'hx-trigger="every 2s"' in asked and "HX-Trigger" not in ben.post(url, **HX)
 
-    def synced(location_id, **kwargs):
-        LocationSync.objects.update_or_create(location_id=location_id, defaults={"last_synced_at": timezone.now()})
+    def synced(seller_account, **kwargs):
+        factories.synced(timezone.now(), account=seller_account)
 
-    monkeypatch.setattr(services, "sync_location", synced)
-    tasks.sync_location_task.run("LOC")  # the worker's task body
+    monkeypatch.setattr(services, "sync_account", synced)
+    tasks.sync_account_task.run("default")  # the worker's task body
     done = ben.get(url + "?running=1", **HX)
     assert "queue-synced" in json.loads(done["HX-Trigger"])  # the queue redraws at once
     html = done.content.decode()

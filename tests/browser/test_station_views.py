@@ -104,8 +104,11 @@ def test_scan_box_opens_by_buyer_order_id_and_refuses_an_unknown_code(packer):
     assert 'value="NOPE-1"' in html and "data-scan-focus" in html and "shake" in html
 
 
-def test_opening_a_shipment_asks_for_a_background_refresh_and_shows_the_next_step(packer):
-    made = factories.shipment(lines=(("SKU-A", 2),))
+def test_opening_a_stale_shipment_asks_for_a_background_refresh_and_shows_the_next_step(packer):
+    fresh = factories.shipment()  # just read from Amazon: the page asks Amazon nothing
+    packer.get(reverse("shipments:detail", args=[fresh.amazon_id]))
+    assert not ShipmentStep.objects.filter(shipment=fresh).exists()
+    made = factories.shipment(lines=(("SKU-A", 2),), synced_at=timezone.now() - timedelta(hours=1))
     html = packer.get(reverse("shipments:detail", args=[made.amazon_id])).content.decode()
     assert ShipmentStep.objects.filter(shipment=made, kind="REFRESH", status="PENDING").exists()
     assert "Confirm shipment" in html and 'data-action="CONFIRM"' in html

@@ -45,3 +45,15 @@ def package(shipment, *, state=Package.State.CONFIRMED, known=True, label_status
     for line in shipment.line_items.all():
         PackageLineItem.objects.create(package=made, line_item=line, quantity=line.number_of_units)
     return made
+
+
+def synced(at, *, error="", account=None):
+    """Mark every status of a seller account's sync (default: the settings' account) as read at `at`."""
+    from django.conf import settings
+
+    from fulfillment.shipments.models import SyncCursor
+    from fulfillment.shipments.programmes import SYNC_STATUSES
+
+    for status in SYNC_STATUSES:
+        SyncCursor.objects.update_or_create(seller_account=account or settings.AMAZON_SELLER_ACCOUNT, status=status,
+                                            defaults={"last_synced_at": at, "last_error": error})

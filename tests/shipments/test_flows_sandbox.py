@@ -4,12 +4,19 @@ SHIPPED, serials, two packages, failures that must lose nothing and send nothing
 import time
 
 import pytest
+from django.conf import settings
 
 from fulfillment.amazon.client import get_client
 from fulfillment.amazon.errors import LabelUrlExpired
 from fulfillment.documents.models import Document
 from fulfillment.shipments import selectors, services, workflow
-from fulfillment.shipments.models import Package, SerialNumber, Shipment, ShipmentEvent, ShipmentStep
+from fulfillment.shipments.models import (
+    Package,
+    SerialNumber,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStep,
+)
 from fulfillment.shipments.workflow import PackageInput, PackageItemInput
 
 from .factories import INDIA, US
@@ -233,10 +240,10 @@ def test_marketplace_cancellation_reaches_the_shipment_through_sync(amazon, pack
     shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA, serials=True)
     run(shipment, Kind.CONFIRM, packer, capture=django_capture_on_commit_callbacks)
     services.save_packages(shipment, one_box(shipment, serial_prefix="CXL"), packer)
-    first = services.sync_location(shipment.location_id)
+    first = services.sync_account(settings.AMAZON_SELLER_ACCOUNT, locations={shipment.location_id})
     assert first.seen >= 1
     amazon.cancel(shipment.amazon_id)
-    result = services.sync_location(shipment.location_id)
+    result = services.sync_account(settings.AMAZON_SELLER_ACCOUNT, locations={shipment.location_id})
     shipment.refresh_from_db()
     assert shipment.status == "CANCELLED" and shipment.amazon_id in result.cancelled
     assert shipment.cancellation_type == "MARKETPLACE_CANCELLED"
@@ -250,11 +257,12 @@ def test_marketplace_cancellation_reaches_the_shipment_through_sync(amazon, pack
 def test_sync_reads_every_page_and_is_incremental(amazon):
     location = "SANDBOX-LOC-1"
     amazon.configure(empty_page_every=2)  # Amazon sends empty pages that still carry a nextToken
-    result = services.sync_location(location, page_size=5)
+    result = services.sync_account(settings.AMAZON_SELLER_ACCOUNT, locations={location}, page_size=5)
     stored = Shipment.objects.filter(location_id=location).count()
     seeded = [s for s in amazon.shipments() if s["locationId"] == location]
     assert result.created == stored == len(seeded) > 10
-    again = services.sync_location(location)
+    assert not Shipment.objects.exclude(location_id=location).exists()  # other locations' are left out
+    again = services.sync_account(settings.AMAZON_SELLER_ACCOUNT, locations={location})
     assert again.created == 0
     calls = amazon.calls("getShipments")
     assert any("lastUpdatedAfter" in c["query"] for c in calls)
@@ -267,7 +275,7 @@ def test_a_page_of_new_shipments_is_stored_in_a_few_queries_and_the_same_as_one_
     number of queries, whatever its size), with the same columns, lines and history as one by one."""
     with get_client() as client:
         page = [s for p in client.iter_shipment_pages(status="ACCEPTED", location_id="SANDBOX-LOC-1")
-                for s in p]
+                for s in p.shipments]
     assert len(page) > 5
     with django_assert_max_num_queries(6):
         before = services.store_shipment_page(page)
@@ -298,8 +306,6 @@ def test_a_location_whose_stations_name_a_seller_account_is_read_and_worked_with
     """Several sellers on one floor: the account an admin entered reaches Amazon for the locations of
     its stations (calls, rate-limit buckets and stored shipments carry its name); other locations
     keep the settings' account."""
-    from django.conf import settings
-
     from fulfillment.accounts.models import SellerAccount
     from fulfillment.amazon.models import AmazonCall
     from fulfillment.stations.models import Station
@@ -311,8 +317,9 @@ def test_a_location_whose_stations_name_a_seller_account_is_read_and_worked_with
     Station.objects.create(name="Acme 1", location_id="SANDBOX-LOC-2", seller_account=acme)
     Station.objects.create(name="Own 1", location_id="SANDBOX-LOC-1")
 
-    assert services.sync_location("SANDBOX-LOC-2").created > 0
-    assert services.sync_location("SANDBOX-LOC-1").created > 0
+    results = {r.seller_account: r for r in services.sync_stations()}
+    assert results["acme-in"].created > 0 and results["acme-in"].locations == {"SANDBOX-LOC-2"}
+    assert results[settings.AMAZON_SELLER_ACCOUNT].created > 0
     accounts = dict(Shipment.objects.values_list("location_id", "seller_account").distinct())
     assert accounts == {"SANDBOX-LOC-2": "acme-in", "SANDBOX-LOC-1": settings.AMAZON_SELLER_ACCOUNT}
     pages = AmazonCall.objects.filter(operation="getShipments").values_list("seller_account", flat=True)

@@ -147,10 +147,28 @@ def test_next_action(programme, marketplace, invoice, status, packages, verified
         if printed:
             setup["label_printed_at"] = timezone.now()
         f.package(shipment, **setup)
+    if status in {"INVOICE_GENERATED", "SHIPLABEL_GENERATED", "SHIPPED"} and workflow.invoice_needed(shipment):
+        _invoice_stored(shipment)  # what generateInvoice's step brought back
     action = workflow.next_action(shipment)
     assert (action.kind if action else None) == expected
     if action and action.kind in {"CONFIRM", "LABELS", "SHIP"}:
         assert action.is_amazon_step
+
+
+def _invoice_stored(shipment):
+    from fulfillment.documents.models import Document
+
+    kind = Document.Kind.INVOICE if workflow.tax_invoice_required(shipment) else Document.Kind.PACKING_SLIP
+    return Document.objects.create(shipment=shipment, kind=kind, content=b"%PDF-1.4", original_format="PDF")
+
+
+def test_an_invoice_amazon_made_but_not_stored_here_is_asked_for_again():
+    shipment = f.shipment(ES, "INVOICE_GENERATED", marketplace=f.INDIA, invoice="REQUIRED")
+    f.package(shipment, **PACKAGE_SETUPS["confirmed"])
+    action = workflow.next_action(shipment)
+    assert action.kind == "INVOICE" and "could not store" in action.hint
+    _invoice_stored(shipment)
+    assert workflow.next_action(shipment).kind == "LABELS"
 
 
 # --- Package validation --------------------------------------------------------------------------------

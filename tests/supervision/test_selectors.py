@@ -19,6 +19,7 @@ def test_headline_counts(floor):
     counts = selectors.headline_counts(BoardFilters(), NOW)
     assert counts == {
         "total": 11, "open": 5, "overdue": 1, "at_risk": 2, "stuck": 1, "cancelled_after_confirmation": 1,
+        "amazon_disagrees": 0,
     }
 
 
@@ -28,6 +29,22 @@ def test_alert_lists_name_the_shipments(floor):
     assert ids("at_risk") == [floor.at_risk_soon.amazon_id, floor.at_risk_edge.amazon_id]  # soonest first
     assert ids("stuck") == [floor.stuck.amazon_id]
     assert ids("cancelled_after_confirmation") == [floor.cancelled_confirmed.amazon_id]
+
+
+def test_amazon_disagreeing_and_unreadable_shipments_are_listed(floor):
+    from fulfillment.shipments.models import UnreadableShipment
+
+    floor.on_time.disagreed_at, floor.on_time.disagreed_status = NOW, "PACKAGE_CREATED"
+    floor.on_time.save()
+    floor.shipped_b.disagreed_at, floor.shipped_b.disagreed_status = NOW, "SHIPLABEL_GENERATED"
+    floor.shipped_b.save()  # finished: nothing left to do about it
+    UnreadableShipment.objects.create(seller_account="default", shipment_id="BAD-1", location_id="LOC-A",
+                                      problems=["shipmentInfo.buyerOrderId: Field required"])
+    data = selectors.board(BoardFilters(), NOW)
+    assert data["counts"]["amazon_disagrees"] == 1
+    assert [s.amazon_id for s in data["amazon_disagrees"]] == [floor.on_time.amazon_id]
+    assert [u.shipment_id for u in data["unreadable"]["rows"]] == ["BAD-1"]
+    assert selectors.unreadable_shipments(BoardFilters(location="LOC-B"))["rows"] == []
 
 
 def test_the_windows_come_from_settings(floor, settings):
@@ -117,6 +134,7 @@ def test_filters_narrow_every_panel(floor):
     loc2 = BoardFilters(location="LOC-2")
     assert selectors.headline_counts(loc2, NOW) == {
         "total": 3, "open": 1, "overdue": 0, "at_risk": 1, "stuck": 0, "cancelled_after_confirmation": 1,
+        "amazon_disagrees": 0,
     }
     assert selectors.amazon_errors(loc2, NOW)["total"] == 1  # createPackages for the LOC-2 shipment
     assert selectors.throughput(loc2, NOW)["per_packer"] == [{"packer": "ben", "n": 1}]
@@ -170,9 +188,9 @@ def test_board_queries_do_not_grow_with_the_floor(floor, extra, django_assert_ma
         f.step(s, "LABELS", "FAILED", at=NOW - timedelta(minutes=i), by=floor.packer_b)
         f.amazon_call(at=NOW - timedelta(minutes=i), http_status=429, shipment_id=s.amazon_id)
         claims.claim(s, floor.packer_b)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         data = selectors.board(BoardFilters(), NOW)
-        for name in ("overdue", "at_risk", "stuck", "cancelled_after_confirmation"):
+        for name in ("overdue", "at_risk", "stuck", "cancelled_after_confirmation", "amazon_disagrees"):
             for s in data[name]:
                 getattr(s, "claim", None) and s.claim.user.username  # what the board template reads
         for step in data["failed_steps"]["rows"]:

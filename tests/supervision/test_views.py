@@ -94,6 +94,23 @@ def test_board_search_and_a_bad_filter(client, live_floor):
     assert "Enter a valid date." in page
 
 
+def test_board_says_amazon_disagrees_and_lists_unreadable_shipments_without_their_values(client, live_floor):
+    from fulfillment.shipments.models import UnreadableShipment
+
+    _login(client, roles.SUPERVISOR)
+    soon = live_floor["soon"]
+    soon.disagreed_at, soon.disagreed_status = timezone.now(), "PACKAGE_CREATED"
+    soon.save()
+    UnreadableShipment.objects.create(seller_account="default", shipment_id="BAD-77", location_id="LOC-2",
+                                      problems=["shipmentInfo.priority: Field required"])
+    page = client.get(reverse("supervision:board")).content.decode()
+    assert 'data-figure="amazon_disagrees">1<' in page and "Amazon disagrees" in page
+    row = page[page.index(f'data-disagrees="{soon.amazon_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'data-status="PACKAGE_CREATED"' in row and 'data-status="CONFIRMED"' in row  # ours, then Amazon's
+    assert 'data-unreadable="BAD-77"' in page and "shipmentInfo.priority: Field required" in page
+
+
 def test_board_queries_stay_flat(client, live_floor):
     _login(client, roles.SUPERVISOR)
 

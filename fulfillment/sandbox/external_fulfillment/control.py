@@ -3,6 +3,7 @@
 POST /_sandbox/shipments                      a new shipment (see SandboxHandle.create_shipment)
 GET  /_sandbox/shipments                      every shipment's summary
 GET  /_sandbox/shipments/{id}                 everything the sandbox keeps about one
+PATCH /_sandbox/shipments/{id}                change it as Amazon serves it {"set": {path: value}, "remove": [path]}
 POST /_sandbox/shipments/{id}/cancel          the marketplace cancels it {"reason"}
 POST /_sandbox/shipments/{id}/carrier-scan    the carrier scans its packages {"packageIds"}
 GET  /_sandbox/labels/{labelId}?X-Amz-...     a label file (S3-style presigned link)
@@ -32,6 +33,8 @@ def shipments(request, body):
 
 @control
 def shipment(request, body, shipment_id):
+    if request.method == "PATCH":
+        return 200, _api().tamper(shipment_id, body)
     return 200, _api().state(shipment_id, base_url(request))
 
 

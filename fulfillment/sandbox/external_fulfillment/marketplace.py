@@ -67,6 +67,21 @@ class MarketplaceSide:
             record.doc["subStatus"] = "PICKED_UP"
             return copy.deepcopy(record.doc)
 
+    def tamper(self, shipment_id: str, changes: dict) -> dict:
+        """Set (`set`: dotted path -> value) or drop (`remove`: dotted paths) fields of a shipment as
+        getShipment(s) serve it, to play a shipment that breaks the model or carries codes longer
+        than expected. Counts as an update (lastUpdatedDateTime moves)."""
+        with self.lock:
+            record = self._record(shipment_id)
+            for dotted, value in (changes.get("set") or {}).items():
+                *parents, name = _path(dotted)
+                _walk(record.doc, parents)[name] = value
+            for dotted in changes.get("remove") or []:
+                *parents, name = _path(dotted)
+                _walk(record.doc, parents).pop(name, None)
+            record.touch(self.now())
+            return copy.deepcopy(record.doc)
+
     def state(self, shipment_id: str, base_url: str = "") -> dict:
         with self.lock:
             record = self._record(shipment_id)
@@ -140,3 +155,14 @@ class MarketplaceSide:
     def label_file(self, label_id: str, query: dict[str, str]) -> tuple[int, str, bytes]:
         """(status, content type, bytes) for a presigned label URL; 403 S3-style XML when expired or forged."""
         return self.labels.label_file(label_id, query)
+
+
+def _path(dotted: str) -> list:
+    """"lineItems.0.merchantSku" -> ["lineItems", 0, "merchantSku"]."""
+    return [int(part) if part.isdigit() else part for part in dotted.split(".")]
+
+
+def _walk(doc, parts: list):
+    for part in parts:
+        doc = doc[part]
+    return doc

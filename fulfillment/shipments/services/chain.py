@@ -14,6 +14,7 @@ from fulfillment.documents.models import Document
 
 from .. import workflow
 from ..models import Shipment, ShipmentEvent, ShipmentStep
+from ..step_kinds import PACK_AND_LABEL_KINDS
 from ..workflow import PackageInput, PackageItemInput, PackageValidationError, ShipmentError
 from . import steps
 from .events import record_event
@@ -33,7 +34,6 @@ Kind = ShipmentStep.Kind
 
 PACK_AND_LABEL = "pack_and_label"
 CHAIN_KEYS = ("chain", "package", "station")
-_CHAIN_STEPS = {Kind.CREATE_PACKAGES, Kind.SHIPPING_OPTIONS, Kind.INVOICE, Kind.LABELS, Kind.FETCH_LABELS}
 
 
 def _fast_path_package(shipment: Shipment, package: dict) -> PackageInput:
@@ -70,7 +70,7 @@ def continue_chain(step: ShipmentStep) -> None:
         elif after.kind in {workflow.VERIFY, workflow.PACK}:
             save_packages(shipment, [_fast_path_package(shipment, payload.get("package") or {})], user)
             steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload)
-        elif after.kind in _CHAIN_STEPS and after.kind != step.kind:
+        elif after.kind in PACK_AND_LABEL_KINDS and after.kind != step.kind:
             steps.request_step(shipment, after.kind, user, payload)
         elif after.kind == workflow.PRINT_LABELS:
             _print_chain_labels(shipment, payload.get("station"), user)

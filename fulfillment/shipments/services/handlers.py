@@ -1,5 +1,10 @@
-"""What each Amazon step does (`HANDLERS`, by step kind), and how to tell afterwards that Amazon
-already did it (`already_done`). Each handler returns the step's result dict."""
+"""What each Amazon step does: one handler per step kind, named by the step registry
+(`step_kinds.STEP_KINDS[kind].handler`), each returning the step's result dict. A handler only
+talks to Amazon and stores what comes back; the status its success leads to is the registry's
+(services/progress), so no handler re-reads the shipment after a write that went through.
+
+`already_done` is the one re-read: after an unclear answer it asks Amazon whether the step happened
+(the registry's `done_when`) and fetches what it would have brought back (`recover`)."""
 
 from __future__ import annotations
 
@@ -9,14 +14,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.amazon import schemas
-from fulfillment.amazon.errors import AmazonConflict, AmazonError
+from fulfillment.amazon.errors import AmazonConflict
 
 from .. import workflow
 from ..models import Package, Shipment, ShipmentStep, ShippingOption, Status
+from ..step_kinds import STEP_KINDS
 from ..workflow import ShipmentError, StepNotAllowed
-from .documents import ensure_packing_slip, label_option_id, store_invoice, store_ship_labels
+from .documents import (
+    _label_error,
+    ensure_packing_slip,
+    label_option_id,
+    store_invoice,
+    store_ship_labels,
+)
 from .packages import package_payload, payload_dict
-from .sync import refresh_shipment
+from .progress import advance
+from .sync import fit_columns, refresh_shipment
 
 logger = logging.getLogger(__name__)
 
@@ -29,60 +42,35 @@ def refresh_step_shipment(step: ShipmentStep, client) -> Shipment:
     return shipment
 
 
-STALE_WARNING = "Amazon took it, but its new status could not be read yet: Packbench reads it again."
-
-
-def reread_after_write(step: ShipmentStep, client) -> dict:
-    """Re-read the shipment after a write Amazon accepted. The write is done whatever this read
-    says, so a read that fails (throttled or 5xx beyond the client's retries) does not fail the
-    step: the result says `stale` and a Refresh step is queued once the step is finished."""
-    try:
-        return {"status": refresh_step_shipment(step, client).status}
-    except AmazonError:
-        logger.warning("Step %s (%s) went through; re-reading shipment %s failed", step.pk, step.kind,
-                       step.shipment.amazon_id, exc_info=True)
-        return {"status": step.shipment.status, "stale": True, "warning": STALE_WARNING}
-
-
-PAST = {
-    Status.CONFIRMED: 1, Status.PACKAGE_CREATED: 2, Status.PICKUP_SLOT_RETRIEVED: 3, Status.INVOICE_GENERATED: 4,
-    Status.SHIPLABEL_GENERATED: 5, Status.SHIPPED: 6, Status.DELIVERED: 7,
-}
-
-
 def already_done(step: ShipmentStep, client) -> bool:
     """After an unclear answer: did Amazon do the step? Re-reads the shipment to decide; when it
     did, whatever the step should have brought back (invoice, labels) is fetched now."""
+    spec = STEP_KINDS[step.kind]
     shipment = refresh_step_shipment(step, client)
-    rank = PAST.get(shipment.status, 0)
-    if step.kind == Kind.CONFIRM:
-        return rank >= PAST[Status.CONFIRMED]
-    if step.kind == Kind.REJECT:
-        return shipment.status == Status.CANCELLED
-    if step.kind == Kind.CREATE_PACKAGES:
-        return not shipment.packages.exclude(state=Package.State.CONFIRMED).exists() and rank >= PAST[Status.PACKAGE_CREATED]
-    if step.kind == Kind.INVOICE and shipment.status == Status.INVOICE_GENERATED:
-        store_invoice(step, client.retrieve_invoice(shipment.amazon_id))
-        return True
-    if step.kind == Kind.LABELS and shipment.status == Status.SHIPLABEL_GENERATED and step.payload.get("operation") != "REGENERATE":
-        _generate_and_store_labels(step, client, operation="GENERATE")
-        return True
-    if step.kind == Kind.SHIP:
-        return rank >= PAST[Status.SHIPPED]
-    return False  # reads and updatePackage are safe to repeat
+    if spec.done_when is None or not spec.done_when(shipment, step):
+        return False  # reads and updatePackage are safe to repeat
+    if spec.recover:
+        globals()[spec.recover](step, client)
+    return True
 
 
+def recover_invoice(step, client) -> None:
+    store_invoice(step, client.retrieve_invoice(step.shipment.amazon_id))
+
+
+def recover_labels(step, client) -> None:
+    _generate_and_store_labels(step, client, operation="GENERATE")
 
 
 # --- Step handlers ---------------------------------------------------------------------------------
 
 
-def _confirm(step, client):
+def confirm(step, client):
     client.process_shipment(step.shipment.amazon_id, "CONFIRM")
-    return reread_after_write(step, client)
+    return {}
 
 
-def _reject(step, client):
+def reject(step, client):
     shipment = step.shipment
     reason = step.payload.get("reason", "OUT_OF_STOCK")
     reasons = step.payload.get("reasons") or {}  # the packer's reason per line; `reason` for lines without one
@@ -95,10 +83,12 @@ def _reject(step, client):
     # A stable reference per step: Amazon sees the same id if this rejection is ever resent.
     reference = step.payload.get("reference_id") or f"PB-REJ-{step.pk}"
     client.process_shipment(shipment.amazon_id, "REJECT", reference_id=reference, line_items=items)
-    return {**reread_after_write(step, client), "reference_id": reference}
+    Shipment.objects.filter(pk=shipment.pk).update(cancellation_type=Shipment.CancellationType.SELLER_REJECTED,
+                                                   cancellation_reason=reason[:255])
+    return {"reference_id": reference}
 
 
-def _create_packages(step, client):
+def create_packages(step, client):
     shipment = step.shipment
     packages = list(shipment.packages.prefetch_related("items__line_item"))
     if not packages:
@@ -110,24 +100,32 @@ def _create_packages(step, client):
         Package.objects.filter(pk=package.pk).update(
             state=Package.State.CONFIRMED, known_to_amazon=True, sent_payload=payload_dict(package)
         )
-    return {"packages": [p.package_id for p in packages], **reread_after_write(step, client)}
+    return {"packages": [p.package_id for p in packages]}
 
 
-def _update_package(step, client):
+def update_package(step, client):
     shipment = step.shipment
     changed = list(shipment.packages.filter(known_to_amazon=True).exclude(state=Package.State.CONFIRMED)
                    .prefetch_related("items__line_item"))
+    sent = []
     for package in changed:
         client.update_package(shipment.amazon_id, package.package_id, package_payload(package))
         Package.objects.filter(pk=package.pk).update(state=Package.State.CONFIRMED, sent_payload=payload_dict(package))
-    # Amazon walks the shipment back to PACKAGE_CREATED: options, invoice and labels are made again.
+        if not sent:  # from the first one Amazon took, even if a later one fails
+            _walked_back(shipment)
+            advance(step, {"packages": [package.package_id]})
+        sent.append(package.package_id)
+    return {"packages": sent}
+
+
+def _walked_back(shipment) -> None:
+    """Amazon walks the shipment back to PACKAGE_CREATED: options, invoice and labels are made again."""
     Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=None)
     shipment.packages.update(label_status=Package.LabelStatus.NONE, label_error="", label_printed_at=None)
     shipment.documents.filter(superseded=False).update(superseded=True, regenerate_reason="packages changed")
-    return {"packages": [p.package_id for p in changed], **reread_after_write(step, client)}
 
 
-def _shipping_options(step, client):
+def shipping_options(step, client):
     shipment = step.shipment
     preselect = None
     count = 0
@@ -145,36 +143,36 @@ def _shipping_options(step, client):
                 if preselect is None and (row.is_recommended or len(offered) == 1):
                     preselect = row
     Shipment.objects.filter(pk=shipment.pk).update(selected_shipping_option=preselect)
-    return {"options": count, "preselected": preselect.option_id if preselect else None,
-            **reread_after_write(step, client)}
+    return {"options": count, "preselected": preselect.option_id if preselect else None}
 
 
 def _store_option(shipment, package, option: schemas.ShippingOptions, recommended) -> ShippingOption:
     pickup, slot = option.pickup_window, option.time_slot
     handover = (slot.handover_method if slot else None) or (pickup.handover_method if pickup else None) or ""
-    return ShippingOption.objects.create(
-        shipment=shipment, package=package, option_id=option.shipping_option_id, ship_by=option.ship_by or "",
-        carrier_name=option.carrier_name or "",
-        ship_method=(option.model_extra or {}).get("shipMethod", "") if option.model_extra else "",
-        pickup_start=pickup.start_time if pickup else None, pickup_end=pickup.end_time if pickup else None,
-        time_slot_start=slot.start_time if slot else None, time_slot_end=slot.end_time if slot else None,
-        handover_method=handover,
-        handover_address=option.handover_location.to_amazon() if option.handover_location else {},
-        is_recommended=bool(recommended and recommended.shipping_option_id == option.shipping_option_id),
-        raw=option.to_amazon(),
-    )
+    return ShippingOption.objects.create(**fit_columns(ShippingOption, {
+        "shipment": shipment, "package": package, "option_id": option.shipping_option_id, "ship_by": option.ship_by or "",
+        "carrier_name": option.carrier_name or "",
+        "ship_method": (option.model_extra or {}).get("shipMethod", "") if option.model_extra else "",
+        "pickup_start": pickup.start_time if pickup else None, "pickup_end": pickup.end_time if pickup else None,
+        "time_slot_start": slot.start_time if slot else None, "time_slot_end": slot.end_time if slot else None,
+        "handover_method": handover,
+        "handover_address": option.handover_location.to_amazon() if option.handover_location else {},
+        "is_recommended": bool(recommended and recommended.shipping_option_id == option.shipping_option_id),
+        "raw": option.to_amazon(),
+    }))
 
 
-def _invoice(step, client):
+def invoice(step, client):
     shipment = step.shipment
     if shipment.status in {Status.INVOICE_GENERATED, Status.SHIPLABEL_GENERATED}:
         response = client.retrieve_invoice(shipment.amazon_id)  # already generated: fetch it, do not regenerate
     else:
         response = client.generate_invoice(shipment.amazon_id)
-    return {**store_invoice(step, response), **reread_after_write(step, client)}
+        advance(step, {})  # Amazon made it: the shipment moved on, even if its document is refused below
+    return store_invoice(step, response)
 
 
-def _labels(step, client):
+def labels(step, client):
     from fulfillment.documents.errors import DocumentError
 
     operation = step.payload.get("operation", "GENERATE")
@@ -186,7 +184,7 @@ def _labels(step, client):
     return result
 
 
-def _fetch_labels(step, client):
+def fetch_labels(step, client):
     # Presigned URLs expire: generating again (not REGENERATE) gives fresh links to the same labels.
     return _generate_and_store_labels(step, client, operation="GENERATE")
 
@@ -212,21 +210,25 @@ def _generate_and_store_labels(step, client, *, operation: str) -> dict:
         tracking = asked.get("tracking_id") or next((p.tracking_id for p in wanted if p.tracking_id), "")
         if carrier and tracking:
             kwargs["courier_supported_attributes"] = {"carrier_name": carrier, "tracking_id": tracking}
+    had_label = {p.package_id for p in packages.values() if p.label_status == Package.LabelStatus.READY}
     response = client.generate_ship_labels(
         shipment.amazon_id, package_ids=[p.package_id for p in wanted], operation=operation, **kwargs
     )
+    # Amazon moves the shipment on once every package has a label there, stored here or not.
+    labelled = had_label | {label.package_id for label in response.package_ship_label_list if _label_error(label) is None}
+    result = {"operation": operation, "every_package_labelled": set(packages) <= labelled}
     reason = step.payload.get("reason", "") if operation == "REGENERATE" else ""
     stored, failures = store_ship_labels(shipment, response.package_ship_label_list, client=client,
                                          user=step.requested_by, reason=reason, label_options=kwargs)
-    reread = reread_after_write(step, client)
     tracking_ids = [p.tracking_id for p in shipment.packages.all() if p.tracking_id]
     Shipment.objects.filter(pk=shipment.pk).update(tracking_ids=tracking_ids)
     if failures:
+        advance(step, result)  # the step fails, but Amazon made the labels it made
         raise ShipmentError("Some labels could not be stored. " + " ".join(failures))
-    return {"documents": stored, "operation": operation, **reread}
+    return {"documents": stored, **result}
 
 
-def _ship(step, client):
+def ship(step, client):
     shipment = step.shipment
     shipped = []
     for package in shipment.packages.filter(shipped_at__isnull=True):
@@ -242,30 +244,13 @@ def _ship(step, client):
                 raise
         Package.objects.filter(pk=package.pk).update(shipped_at=timezone.now())
         shipped.append(package.package_id)
-    result = {"packages": shipped, **reread_after_write(step, client)}
     if not shipment.packages.filter(shipped_at__isnull=True).exists():
-        from fulfillment.claims.services import (
-            release_finished,  # claims records events through services
-        )
+        from fulfillment.claims.services import release_finished  # claims records events through services
 
         release_finished(shipment)
-    return result
+    return {"packages": shipped}
 
 
-def _refresh_step(step, client):
-    shipment = refresh_step_shipment(step, client)
-    return {"status": shipment.status}
-
-
-HANDLERS = {
-    Kind.CONFIRM: _confirm,
-    Kind.REJECT: _reject,
-    Kind.CREATE_PACKAGES: _create_packages,
-    Kind.UPDATE_PACKAGE: _update_package,
-    Kind.SHIPPING_OPTIONS: _shipping_options,
-    Kind.INVOICE: _invoice,
-    Kind.LABELS: _labels,
-    Kind.FETCH_LABELS: _fetch_labels,
-    Kind.SHIP: _ship,
-    Kind.REFRESH: _refresh_step,
-}
+def refresh(step, client):
+    refresh_step_shipment(step, client)
+    return {}

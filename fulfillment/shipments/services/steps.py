@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from fulfillment.celery import app
 
 from .. import workflow
 from ..models import Shipment, ShipmentEvent, ShipmentStep
+from ..step_kinds import STEP_KINDS
 from ..workflow import StepNotAllowed
 from .events import record_event
 
@@ -29,25 +31,27 @@ def request_step(shipment: Shipment, kind: str, user, payload: dict | None = Non
     (StepNotAllowed) when the workflow does not allow it now or another step is still running.
     The Celery task is queued only after the transaction commits."""
     payload = dict(payload or {})
+    if kind not in STEP_KINDS:
+        raise StepNotAllowed(f"Unknown step {kind}.")
     with transaction.atomic():
         locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
         open_steps = list(locked.steps.filter(status__in=ShipmentStep.OPEN_STATES))
         for step in open_steps:
             if step.kind == kind:
                 return step
-        busy = [s for s in open_steps if s.kind != Kind.REFRESH]
-        if busy and kind != Kind.REFRESH:
-            raise StepNotAllowed(f"Wait: “{busy[0].get_kind_display()}” is still running for this shipment.")
+        busy = [s for s in open_steps if not STEP_KINDS[s.kind].background]
+        if busy and not STEP_KINDS[kind].background:
+            raise StepNotAllowed(f"Wait: “{STEP_KINDS[busy[0].kind].label}” is still running for this shipment.")
         workflow.check_step_allowed(locked, kind, payload)
         try:
             with transaction.atomic():
                 step = ShipmentStep.objects.create(
-                    shipment=locked, kind=kind, payload=payload,
+                    shipment=locked, kind=kind, payload=payload, heartbeat_at=timezone.now(),
                     requested_by=user if getattr(user, "is_authenticated", False) else None,
                 )
         except IntegrityError:  # a concurrent request won the race: use its step
             return locked.steps.get(kind=kind, status__in=ShipmentStep.OPEN_STATES)
-        record_event(locked, ShipmentEvent.Kind.STEP_REQUESTED, f"{step.get_kind_display()} requested.", user=user,
+        record_event(locked, ShipmentEvent.Kind.STEP_REQUESTED, f"{STEP_KINDS[kind].label} requested.", user=user,
                      data={"step": step.pk, "payload": payload})
         transaction.on_commit(lambda: enqueue_step(step.pk))
     return step

@@ -13,6 +13,14 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
+
+@register.filter
+def step_label(step_or_kind) -> str:
+    """A step's (or step kind's) name in the packer's words, from the step registry."""
+    from ..step_kinds import label
+
+    return label(getattr(step_or_kind, "kind", step_or_kind))
+
 # One colour family per phase so a packer reads the queue at a glance.
 _PILL = {
     "CREATED": "new",
