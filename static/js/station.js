@@ -120,7 +120,9 @@
       if (printedUrl) {
         // Recorded by a POST (a GET never changes anything); once the last label is recorded, the
         // shipment page redraws (label-printed) and shows the next step, Mark shipped.
-        var recorded = window.htmx ? window.htmx.ajax("POST", printedUrl, {source: document.body, swap: "none"})
+        // Each frame is the request's own source: htmx drops a second request from one element
+        // while the first is in flight, which would lose the second label's print.
+        var recorded = window.htmx ? window.htmx.ajax("POST", printedUrl, {source: frame, swap: "none"})
                                    : Promise.resolve();
         recorded.finally(function () {
           labelsLoading -= 1;

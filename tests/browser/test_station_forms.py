@@ -182,9 +182,15 @@ def test_a_poll_never_moves_the_cursor_off_the_button_the_packer_chose(packer_pa
     """The step poll (every second while Amazon is read) re-focused the weight after every swap, so a
     packer who had moved to a button found Enter typing into the weight again."""
     page = packer_page
+    from datetime import timedelta
+
+    from fulfillment.shipments.models import Shipment
+
     made = _fast_path_shipment()
+    # Read from Amazon longer ago than SHIPMENT_FRESH_SECONDS: opening it asks for a Refresh, polled every 1 s.
+    Shipment.objects.filter(pk=made.pk).update(synced_at=_now() - timedelta(hours=1))
     page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
-    expect(page.locator("[data-step=REFRESH][data-step-state=PENDING]")).to_be_visible()  # polled every 1 s
+    expect(page.locator("[data-step=REFRESH][data-step-state=PENDING]")).to_be_visible()
     confirm = page.locator("[data-action=CONFIRM]")
     confirm.focus()
     with page.expect_response(lambda response: "/steps/" in response.url):
