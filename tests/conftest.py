@@ -75,8 +75,10 @@ class SandboxHandle:
 
     def configure(self, **kw) -> dict:
         """rate_limits={"op"|"default": {"rate", "burst"}}, label_url_ttl_seconds, token_ttl_seconds,
-        expire_tokens=True, empty_page_every, fail_next_labels, invoice_shape, label_format, live={...},
-        lwa_clients={id: secret}, refresh_tokens=[...], revoked_refresh_tokens=[...]."""
+        expire_tokens=True, revoke_tokens=True (403 without "expired"), forbid_next_calls (next N calls 403),
+        lwa_html_next (next N LWA answers are HTML), lwa_latency_ms, empty_page_every, fail_next_labels,
+        invoice_shape, label_format, live={...}, lwa_clients={id: secret}, refresh_tokens=[...],
+        revoked_refresh_tokens=[...]."""
         return self._control("POST", "config", kw)
 
     def faults(self, **kw) -> dict:

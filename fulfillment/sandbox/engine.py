@@ -297,6 +297,7 @@ class TokenBucket:
 
     def take(self, now: float) -> bool:
         if self.stamp is not None:
+            now = max(now, self.stamp)  # requests handled out of their arrival order
             self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1:
@@ -352,6 +353,9 @@ DEFAULT_CONFIG = {
     "lwa_clients": {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET},
     "refresh_tokens": [DEFAULT_REFRESH_TOKEN],
     "revoked_refresh_tokens": [],
+    "forbid_next_calls": 0,  # the next N API calls answer 403 whatever their access token
+    "lwa_html_next": 0,  # the next N LWA token requests answer 200 with an HTML page
+    "lwa_latency_ms": 0,  # every LWA token request takes this long
 }
 
 
@@ -367,7 +371,8 @@ def merge_config(current: dict, changes: dict) -> dict:
                 if rate <= 0 or burst < 1:
                     raise ValueError("rate_limits: rate must be > 0 and burst >= 1")
                 merged["rate_limits"][operation] = {"rate": rate, "burst": burst}
-        elif key in {"label_url_ttl_seconds", "token_ttl_seconds", "fail_next_labels", "expire_next_label_urls"}:
+        elif key in {"label_url_ttl_seconds", "token_ttl_seconds", "fail_next_labels", "expire_next_label_urls",
+                     "forbid_next_calls", "lwa_html_next", "lwa_latency_ms"}:
             if int(value) < 0:
                 raise ValueError(f"{key} must not be negative")
             merged[key] = int(value)
@@ -500,6 +505,7 @@ class Sandbox:
             self.count = self.count if count is None else int(count)
             self.config = copy.deepcopy(self.base_config)
             self.tokens_expired_at = None
+            self.tokens_revoked_at = None
             self.rng = random.Random(self.seed_number)
             self.buckets: dict[str, TokenBucket] = {}
             self.faults: list[Fault] = []
@@ -523,6 +529,8 @@ class Sandbox:
     def configure(self, changes: dict) -> dict:
         with self.lock:
             expire = changes.pop("expire_tokens", False)
+            if changes.pop("revoke_tokens", False):
+                self.tokens_revoked_at = int(self.clock().timestamp() * 1000)
             self.config = merge_config(self.config, changes)
             if "rate_limits" in changes:
                 self.buckets.clear()
@@ -636,8 +644,12 @@ class Sandbox:
     # --- LWA --------------------------------------------------------------------------------------
 
     def grant_token(self, form: dict[str, str]) -> tuple[int, dict]:
-        """LWA refresh-token grant: (status, JSON body) like api.amazon.com/auth/o2/token."""
+        """LWA refresh-token grant: (status, JSON body) like api.amazon.com/auth/o2/token; a str body
+        is an HTML page (the `lwa_html_next` fault)."""
         with self.lock:
+            if self.config["lwa_html_next"] > 0:
+                self.config["lwa_html_next"] -= 1
+                return 200, "<html><body><h1>Service temporarily unavailable</h1></body></html>"
             if form.get("grant_type") != "refresh_token":
                 return 400, {
                     "error": "unsupported_grant_type",
@@ -686,6 +698,11 @@ class Sandbox:
         if payload is None:
             raise ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
         with self.lock:
+            if self.config["forbid_next_calls"] > 0:
+                self.config["forbid_next_calls"] -= 1
+                raise ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
+            if self.tokens_revoked_at is not None and payload["i"] <= self.tokens_revoked_at:
+                raise ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
             now = self.clock().timestamp()
             if now >= payload["e"] or (
                 self.tokens_expired_at is not None and payload["i"] <= self.tokens_expired_at
@@ -702,16 +719,16 @@ class Sandbox:
         limits = self.config["rate_limits"]
         return float(limits.get(operation, limits["default"])["rate"])
 
-    def take_token(self, operation: str) -> bool:
+    def take_token(self, operation: str, at: float | None = None) -> bool:
+        """Spend a token of the operation's bucket at `at` (when the request arrived; default now)."""
         with self.lock:
             bucket = self.buckets.get(operation)
             if bucket is None:
                 limits = self.config["rate_limits"]
                 limit = limits.get(operation, limits["default"])
                 bucket = self.buckets[operation] = TokenBucket(limit["rate"], limit["burst"])
-            return bucket.take(
-                self.clock().timestamp()
-            )  # full precision: buckets refill continuously
+            # full precision: buckets refill continuously
+            return bucket.take(at if at is not None else self.clock().timestamp())
 
     # --- static sandbox cases ---------------------------------------------------------------------
 

@@ -127,6 +127,8 @@ def _run(
 def api(
     request: HttpRequest, kind: str, shipment_id: str | None = None, package_id: str | None = None
 ) -> HttpResponse:
+    arrived_at = datetime.now(UTC)  # before any work: Amazon's throttle counts a request when it arrives
+    request.sandbox_arrived = arrived_at.timestamp()
     sandbox = current()
     request_id = str(uuid.uuid4())
     operation = ROUTES.get((kind, request.method))
@@ -147,6 +149,7 @@ def api(
     sandbox.record_call(
         {
             "at": datetime.now(UTC).isoformat(),
+            "arrived_at": arrived_at.isoformat(),
             "operation": operation,
             "method": request.method,
             "path": request.path,
@@ -171,7 +174,7 @@ def _answer(
         sandbox.authorize(request.headers.get("x-amz-access-token"))
     except ApiError as error:
         return error.status, error.body()
-    if plan.throttled or not sandbox.take_token(operation):
+    if plan.throttled or not sandbox.take_token(operation, at=getattr(request, "sandbox_arrived", None)):
         return 429, QUOTA_EXCEEDED
     if plan.error_status and not plan.apply:
         return plan.error_status, _server_error(plan.error_status)
@@ -199,7 +202,14 @@ def token(request: HttpRequest) -> HttpResponse:
     request_id = str(uuid.uuid4())
     if request.method != "POST":
         return _json(405, {"error": "invalid_request", "error_description": "Use POST"}, request_id)
+    latency = sandbox.public_config()["lwa_latency_ms"]
+    if latency:
+        time.sleep(latency / 1000)
     status, body = sandbox.grant_token(request.POST.dict())
+    if isinstance(body, str):  # a fault: a proxy's HTML page instead of LWA's JSON
+        sandbox.record_call({"at": datetime.now(UTC).isoformat(), "operation": "lwaToken", "method": "POST",
+                             "path": request.path, "status": status, "request_id": request_id, "error_code": "html"})
+        return HttpResponse(body, status=status, content_type="text/html")
     sandbox.record_call(
         {
             "at": datetime.now(UTC).isoformat(),

@@ -272,7 +272,7 @@ def refresh_shipment(shipment_id: str, *, user=None, client=None) -> Shipment:
     Raises AmazonError (with `.packer_message`) when Amazon cannot be read."""
     if client is None:
         known = Shipment.objects.filter(amazon_id=shipment_id).values_list("seller_account", flat=True).first()
-        with get_client(seller_account_named(known)) as own:
+        with get_client(seller_account_named(known), background=True) as own:
             return refresh_shipment(shipment_id, user=user, client=own)
     data = client.get_shipment(shipment_id)
     return upsert_shipment(data, user=user, source="refresh", force=True, seller_account=client.credentials.seller_account)
@@ -308,7 +308,7 @@ def sync_location(location_id: str, *, user=None, statuses=SYNC_STATUSES, page_s
     since = state.last_synced_at - overlap if state.last_synced_at else None
     result = SyncResult(location_id=location_id)
     try:
-        with get_client(seller_account_for_location(location_id)) as client:
+        with get_client(seller_account_for_location(location_id), background=True) as client:
             for status in statuses:
                 after = since
                 if after is None and status in workflow.CLOSED_STATUSES:
