@@ -1,7 +1,8 @@
 """Amazon External Fulfillment Shipments API (2024-09-11) client.
 
 The only module that talks HTTP to Amazon. Every call:
-- waits for a rate-limit token of its seller account and operation (shared by all processes);
+- waits for its turn in the rate-limit bucket of its seller account and operation, first come first
+  served across processes, background work (`background=True`) after any packer's step;
 - carries a Login with Amazon access token (a cached one Amazon refuses with 403 is replaced once);
 - is retried when that is safe: reads on 429, 5xx, timeouts and connection failures; writes only
   when Amazon certainly did not act (429, or the request never left). A write that timed out or

@@ -70,6 +70,9 @@ def _json(status: int, body: Any, request_id: str, rate: float | None = None) ->
     response["x-amzn-RequestId"] = request_id
     if rate is not None:
         response["x-amzn-RateLimit-Limit"] = str(rate)
+    # With its length known the development server keeps the connection open, as Amazon does;
+    # without it every call would open a new connection and wait for a new server thread.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 

@@ -37,8 +37,8 @@ def test_the_embedded_station_uses_the_safe_transport(settings):
     env = {**os.environ, "REDIS_URL": "", "PACKBENCH_ENV": "test"}
     env.pop("CELERY_BROKER_URL", None)
     out = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from fulfillment.celery import app; "
-         "print(type(app.connection_for_write().transport).__module__)"],
+        [sys.executable, "-c", ("import django; django.setup(); from fulfillment.celery import app; "
+                                "print(type(app.connection_for_write().transport).__module__)")],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     ).stdout
     assert out.strip().splitlines()[-1] == broker.__name__

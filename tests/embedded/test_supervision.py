@@ -44,7 +44,7 @@ class Station:
 
     def ctl(self, *args) -> str:
         return subprocess.run([BIN / "supervisorctl", "-c", "supervisord.conf", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=30).stdout
+                              capture_output=True, text=True, timeout=30, check=False).stdout
 
     def status(self) -> dict[str, tuple[str, int]]:
         states = {}
