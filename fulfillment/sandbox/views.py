@@ -64,7 +64,7 @@ ROUTES = {
 def _json(status: int, body: Any, request_id: str, rate: float | None = None) -> HttpResponse:
     response = (
         HttpResponse(status=status)
-        if body is None
+        if body is None or status == 204  # a 204 has no body: bytes after it would corrupt a kept-alive connection
         else JsonResponse(body, status=status, safe=False)
     )
     response["x-amzn-RequestId"] = request_id

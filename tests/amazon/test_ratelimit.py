@@ -96,6 +96,8 @@ def test_a_request_that_left_late_pushes_the_next_one_back(store, settings):
 
 
 def _asker(account, delay, background, start_at, out):
+    ratelimit._buckets()  # a new process opens its store first, as a running station's has
+    ratelimit.effective_limit(account, "createPackages")
     time.sleep(max(0.0, start_at + delay - time.time()))
     asked = time.time()
     slot = ratelimit.acquire(account, "createPackages", timeout=20, background=background)
@@ -107,7 +109,7 @@ def _run_askers(account, askers):
     ctx = multiprocessing.get_context("fork")
     with ctx.Manager() as manager:
         out = manager.list()
-        start_at = time.time() + 0.5
+        start_at = time.time() + 1.5
         processes = [ctx.Process(target=_asker, args=(account, delay, bg, start_at, out)) for delay, bg in askers]
         for process in processes:
             process.start()
