@@ -4,6 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SANDBOX_ADDR ?= 127.0.0.1:8001
 export SANDBOX_SEED ?= 40
+export WEB_ADDR ?= 127.0.0.1:8000
+export PRINTER_ADDR ?= 127.0.0.1:9100
+export PACKBENCH_VAR_DIR ?= $(CURDIR)/var
+# The station talks to its own sandbox wherever SANDBOX_ADDR puts it.
+run: export AMAZON_ENDPOINT ?= http://$(SANDBOX_ADDR)
+run: export AMAZON_LWA_TOKEN_URL ?= http://$(SANDBOX_ADDR)/auth/o2/token
 
 .PHONY: run test install install-test system-packages check-deploy bench clean
 
@@ -18,14 +24,14 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
 run: install
-	mkdir -p var/broker var/broker-processed var/broker-control var/printed
+	mkdir -p "$(PACKBENCH_VAR_DIR)/printed"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_station
 	@echo "Demo users (embedded station only):"
 	$(BIN)/python manage.py seed_demo_users
-	@echo "Open http://127.0.0.1:8000 and sign in as one of the users above."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@echo "Open http://$(WEB_ADDR) and sign in as one of the users above."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/supervisord -n -c supervisord.conf
 
 # Tests run on the real PostgreSQL and Redis of the machine (127.0.0.1, see README).
 TEST_ENV := PACKBENCH_ENV=test \

@@ -14,9 +14,9 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # embedded-mode state: SQLite, broker folders, label cache
-
 env = environ.Env()
+# Embedded-mode state: SQLite, broker folders, rate-limit buckets, locks, label cache.
+VAR_DIR = Path(env.str("PACKBENCH_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _setting(name, cast, default):
@@ -209,6 +209,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
 )
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # kombu's file-system transport with atomic writes and unreadable messages set aside (fulfillment/broker.py).
+    CELERY_BROKER_TRANSPORT = "fulfillment.broker:Transport"
 CELERY_TASK_ALWAYS_EAGER = _strict_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -26,7 +26,7 @@ def _django_check(**env_overrides):
 
 def test_the_embedded_stations_web_process_serves_the_css_and_scripts_its_pages_link(tmp_path):
     """Regression: `make run` served pages without their CSS and htmx (runserver's static serving was
-    off and WhiteNoise only on in production). Runs the web process exactly as the Procfile does."""
+    off and WhiteNoise only on in production). Runs the web process exactly as supervisord.conf does."""
     import re
     import socket
     import time

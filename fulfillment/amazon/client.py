@@ -1,8 +1,9 @@
 """Amazon External Fulfillment Shipments API (2024-09-11) client.
 
 The only module that talks HTTP to Amazon. Every call:
-- waits for a rate-limit token of its seller account and operation (shared by all processes);
-- carries a Login with Amazon access token (refreshed once if Amazon says it expired);
+- waits for its turn in the rate-limit bucket of its seller account and operation, first come first
+  served across processes, background work (`background=True`) after any packer's step;
+- carries a Login with Amazon access token (a cached one Amazon refuses with 403 is replaced once);
 - is retried when that is safe: reads on 429, 5xx, timeouts and connection failures; writes only
   when Amazon certainly did not act (429, or the request never left). A write that timed out or
   got a 5xx raises with `.outcome_unknown = True`: re-read the shipment and decide;
@@ -61,9 +62,9 @@ from .schemas import (
     Packages,
     Pagination,
     ProcessShipmentOperation,
-    Shipment,
     ShipLabelsInput,
     ShipLabelsResponse,
+    Shipment,
     ShipmentAcknowledgementRequest,
     ShippingOptionsResponse,
 )
@@ -129,7 +130,10 @@ class RetryPolicy:
 
 
 def get_client(account=None, **kwargs) -> AmazonClient:
-    """A client for `account`: None (the settings' account), a SellerAccount or Credentials."""
+    """A client for `account`: None (the settings' account), a SellerAccount or Credentials.
+
+    `background=True` marks work no packer is waiting for (the sync, a refresh a page asked for):
+    its calls yield their rate-limit turn to any packer's step that is queued."""
     if account is None:
         credentials = Credentials.from_settings()
     elif isinstance(account, Credentials):
@@ -147,8 +151,10 @@ class AmazonClient:
         http: httpx.Client | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        background: bool = False,
     ):
         self.credentials = credentials
+        self.background = background
         self.base_url = credentials.base_url
         self.retry = retry or RetryPolicy.from_settings()
         self._owns_http = http is None and timeout is not None
@@ -447,38 +453,50 @@ class AmazonClient:
         return retrying(attempt)
 
     def _send(self, operation_id, method, path, query, payload, context) -> Any:
-        """One attempt: rate-limit token, access token, request; refresh once on an expired token."""
-        refreshed = False
+        """One attempt: access token, rate-limit turn, request. A 403 on an access token taken from
+        the shared cache (whatever Amazon's reason) drops that token and tries once with a new one."""
+        account = self.credentials.seller_account
+        refused = None  # the cached token Amazon refused, once it has
         while True:
             try:
-                access_token = self.tokens.get()
-            except AmazonAuthConfigurationError:
-                raise
+                access_token, fresh = self.tokens.token(replacing=refused)
             except AmazonError as exc:
-                exc.not_sent = True
+                exc.seller_account = account
+                if not isinstance(exc, AmazonAuthConfigurationError):
+                    exc.not_sent = True  # Amazon never saw the call: safe to try again, writes too
                 raise
-            # The rate-limit token comes last, right before sending: a token-bucket slot spent on
-            # an LWA round trip would let the request reach Amazon later than its slot.
-            self._wait_for_token_bucket(operation_id)
-            response, error = self._exchange(operation_id, method, path, query, payload, context, access_token)
-            if response.status_code == 403 and not refreshed and _says_token_expired(response):
-                logger.info("Amazon says the access token expired; refreshing once")
-                self.tokens.invalidate()
-                refreshed = True
+            # The LWA round trip above comes before the turn: a turn spent waiting on LWA would
+            # make the request reach Amazon late, right beside the next caller's.
+            slot = self._wait_for_turn(operation_id)
+            response, error = self._exchange(operation_id, method, path, query, payload, context, access_token, slot)
+            if response.status_code == 403 and refused is None and not fresh:
+                logger.warning("Amazon refused the cached access token of seller account %s (403); "
+                               "getting a new one once", account)
+                refused = access_token
                 continue
             if error is not None:
+                error.seller_account = account
+                if response.status_code == 403:
+                    error.token_replaced = refused is not None or fresh
                 raise error
             return self._decode(operation_id, response)
 
-    def _wait_for_token_bucket(self, operation_id: str) -> None:
+    def _wait_for_turn(self, operation_id: str) -> ratelimit.Slot:
         account = self.credentials.seller_account
-        if not ratelimit.acquire(account, operation_id, timeout=self.retry.rate_limit_wait):
+        try:
+            slot = ratelimit.acquire(account, operation_id, timeout=self.retry.rate_limit_wait, background=self.background)
+        except ratelimit.RateLimitUnavailable as exc:
+            error = AmazonThrottled(operation=operation_id, detail=str(exc))
+            error.not_sent = True
+            raise error from exc
+        if slot is None:
             raise AmazonThrottled(
                 operation=operation_id,
-                detail=f"no rate-limit token for {account} within {self.retry.rate_limit_wait:g}s",
+                detail=f"no rate-limit turn for {account} within {self.retry.rate_limit_wait:g}s",
             )
+        return slot
 
-    def _exchange(self, operation_id, method, path, query, payload, context, access_token):
+    def _exchange(self, operation_id, method, path, query, payload, context, access_token, slot=None):
         """Send once and record it. Returns the response and, for a non-2xx, the error it means."""
         started = time.monotonic()
         is_write = method != "GET"
@@ -487,9 +505,15 @@ class AmazonClient:
         if payload is not None:
             headers["Content-Type"] = "application/json"
             content = json.dumps(payload).encode()
+        extensions = {"trace": _send_time_check(slot)} if slot is not None else None
         response = error = None
         try:
-            response = self.http.request(method, self.base_url + path, params=query, content=content, headers=headers)
+            response = self.http.request(
+                method, self.base_url + path, params=query, content=content, headers=headers, extensions=extensions
+            )
+        except ratelimit.RateLimitUnavailable as exc:  # raised before a byte of the request left
+            error = AmazonThrottled(operation=operation_id, detail=str(exc))
+            error.not_sent = True
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             error = AmazonConnectionError(operation=operation_id, detail=type(exc).__name__)
             error.not_sent = True
@@ -559,7 +583,7 @@ class AmazonClient:
                     error_code=(error.error_code or type(error).__name__)[:100] if error is not None else "",
                     error_message=str(error)[:2000] if error is not None else "",
                 )
-        except Exception:  # noqa: BLE001 - recording is best effort by design
+        except Exception:
             logger.warning("Could not record Amazon call %s", operation, exc_info=True)
 
 
@@ -683,11 +707,15 @@ def _response_error(operation_id: str, response: httpx.Response, is_write: bool)
     return cls(status, _error_list(response), _request_id(response), operation_id, **kwargs)
 
 
-def _says_token_expired(response: httpx.Response) -> bool:
-    """SP-API answers 403 with "The access token you provided has expired." in the message or details."""
-    for error in _error_list(response):
-        words = f"{error.message} {error.details or ''}".lower()
-        if "expired" in words and "token" in words:
-            return True
-    return False
+def _send_time_check(slot: ratelimit.Slot):
+    """An httpcore trace hook that takes the send-time turn once the connection is open and the
+    request's headers are about to be written: connecting (TCP, TLS) no longer eats into the
+    spacing Amazon sees."""
 
+    def trace(event: str, info: dict) -> None:
+        if event.endswith(".send_request_headers.started"):
+            slot.go()
+        elif event.endswith(".send_request_body.complete"):
+            slot.left()
+
+    return trace

@@ -18,6 +18,8 @@ class AmazonError(Exception):
 
     #: Set when the request never reached Amazon (connection refused, no access token): safe to resend.
     not_sent = False
+    #: The seller account whose call failed (set by the client), for messages that must name it.
+    seller_account = ""
     default_message = "Amazon could not complete this step. Try again; if it keeps failing, tell your supervisor."
 
     def __init__(
@@ -52,7 +54,12 @@ class AmazonError(Exception):
             parts.append(f"(request {self.request_id})")
         if self.outcome_unknown:
             parts.append("[outcome unknown]")
+        if self.seller_account:
+            parts.append(f"[seller account {self.seller_account}]")
         return " ".join(parts)
+
+    def __str__(self) -> str:
+        return self._summary()  # the client names the seller account after construction
 
     @property
     def error_code(self) -> str:
@@ -86,11 +93,16 @@ class AmazonBadRequest(AmazonError):
 
 
 class AmazonForbidden(AmazonError):
+    #: True when Amazon refused a freshly fetched access token too: re-trying will not help.
+    token_replaced = False
+
     @property
     def packer_message(self) -> str:
+        account = f"seller account {self.seller_account!r}" if self.seller_account else "this seller account"
+        again = ", even with a new access token" if self.token_replaced else ""
         return (
-            "Amazon refused access for this seller account. Ask your supervisor or admin to check the "
-            "account's Amazon authorisation."
+            f"Amazon refused access for {account}{again}. Ask your supervisor or admin to check that "
+            "account's Amazon authorisation (its app roles and seller consent)."
         )
 
 
@@ -158,8 +170,9 @@ class AmazonConnectionError(AmazonError):
 class AmazonAuthConfigurationError(AmazonError):
     @property
     def packer_message(self) -> str:
+        account = f"seller account {self.seller_account!r}" if self.seller_account else "this seller account"
         return (
-            "Amazon rejected this seller account's login credentials. Ask your admin to re-authorise the "
+            f"Amazon rejected the login credentials of {account}. Ask your admin to re-authorise the "
             "seller account in Packbench; retrying will not help."
         )
 

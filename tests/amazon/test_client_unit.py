@@ -76,7 +76,7 @@ def test_access_token_is_cached_under_a_hashed_key_and_shared(fake):
     assert fake.tokens_issued == 1
     assert [r.headers["x-amz-access-token"] for r in fake.api_requests()] == ["Atza|token-1"] * 3
     key = fake.client.tokens.cache_key
-    assert cache.get(key) == "Atza|token-1"
+    assert fake.client.tokens.cached() == "Atza|token-1"
     assert fake.client.credentials.client_secret not in key and "refresh" not in key
     assert "secret" not in repr(fake.client.credentials)
 
@@ -103,18 +103,74 @@ def test_bad_credentials_fail_at_once_without_retry(fake, code, caplog):
     assert fake.client.credentials.refresh_token not in caplog.text
 
 
-def test_expired_access_token_is_refreshed_once_and_the_call_repeated_once(fake):
-    expired = httpx.Response(403, json={"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.", "details": "The access token you provided has expired."}]})
-    fake.api_answers = [expired, httpx.Response(204)]
+def test_access_token_is_encrypted_at_rest_with_the_seller_secret_key(fake, settings):
     fake.client.process_shipment("S1", "CONFIRM")
-    tokens = [r.headers["x-amz-access-token"] for r in fake.api_requests()]
-    assert tokens == ["Atza|token-1", "Atza|token-2"]
-    # A second expiry in a row is not looped on: it surfaces as AmazonForbidden.
-    fake.api_answers = [expired, expired, expired]
-    cache.delete(fake.client.tokens.cache_key)
+    stored = cache.get(fake.client.tokens.cache_key)
+    assert stored and "Atza|token-1" not in stored and "token-1" not in stored
+    # The key is derived from SECRET_KEY and PACKBENCH_ENCRYPTION_SALT, like the seller secrets':
+    # under another key the stored value is unreadable, so a new token is fetched, never garbage sent.
+    settings.SALT_KEY = "another-salt"
+    assert fake.client.tokens.cached() is None
+    fake.client.process_shipment("S1", "CONFIRM")
+    assert fake.api_requests()[-1].headers["x-amz-access-token"] == "Atza|token-2"
+
+
+FORBIDDEN = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.", "details": ""}]}
+
+
+def test_any_403_on_a_cached_token_gets_one_new_token_then_names_the_account(fake):
+    fake.client.process_shipment("S1", "CONFIRM")  # token-1 is now cached
+    # Not "expired": revoked, or refused for a reason Amazon does not give. The cached token is
+    # dropped, a new one fetched and the call repeated once.
+    fake.api_answers = [httpx.Response(403, json=FORBIDDEN), httpx.Response(204)]
+    fake.client.process_shipment("S1", "CONFIRM")
+    assert [r.headers["x-amz-access-token"] for r in fake.api_requests()] == ["Atza|token-1", "Atza|token-1", "Atza|token-2"]
+    assert fake.client.tokens.cached() == "Atza|token-2"
+    # Refused again with the new token: no loop, a message naming the seller account.
+    fake.api_answers = [httpx.Response(403, json=FORBIDDEN)] * 3
+    with pytest.raises(errors.AmazonForbidden) as raised:
+        fake.client.process_shipment("S1", "CONFIRM")
+    assert len(fake.api_requests()) == 5 and fake.tokens_issued == 3
+    account = fake.client.credentials.seller_account
+    assert f"seller account '{account}'" in raised.value.packer_message
+    assert "even with a new access token" in raised.value.packer_message
+    assert account in str(raised.value)
+
+
+def test_a_403_on_a_token_just_fetched_is_not_retried(fake):
+    fake.api_answers = [httpx.Response(403, json=FORBIDDEN)] * 3
     with pytest.raises(errors.AmazonForbidden):
         fake.client.process_shipment("S1", "CONFIRM")
-    assert len(fake.api_requests()) == 4
+    assert len(fake.api_requests()) == 1 and fake.tokens_issued == 1
+
+
+def test_a_refused_token_another_process_already_replaced_is_not_replaced_again(fake):
+    fake.client.process_shipment("S1", "CONFIRM")  # token-1 cached
+    other = AmazonClient(fake.client.credentials, http=fake.client.http, retry=fake.client.retry)
+    assert other.tokens.token(replacing="Atza|token-1") == ("Atza|token-2", True)
+    # This process still holds token-1 and is refused: it takes token-2 from the cache, no LWA call.
+    assert fake.client.tokens.token(replacing="Atza|token-1") == ("Atza|token-2", False)
+    assert fake.tokens_issued == 2
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.Response(200, text="<html><body>Service unavailable</body></html>", headers={"content-type": "text/html"}),
+    httpx.Response(200, text='{"access_token": "Atza|cut', headers={"content-type": "application/json"}),
+    httpx.Response(200, json=["not", "an", "object"]),
+    httpx.Response(401, text="<html>proxy says no</html>", headers={"content-type": "text/html"}),
+])
+def test_an_lwa_answer_that_is_not_its_json_is_a_transient_error_and_retried(fake, answer):
+    fake.token_answers = [answer]
+    fake.client.process_shipment("S1", "CONFIRM")  # a write, retried because it was never sent
+    token_requests = [r for r in fake.requests if r.url.path == "/auth/o2/token"]
+    assert len(token_requests) == 2 and len(fake.api_requests()) == 1
+    fake.token_answers = [answer] * 3
+    fake.client.tokens.invalidate()
+    with pytest.raises(errors.AmazonServerError) as raised:
+        fake.client.process_shipment("S1", "CONFIRM")
+    assert raised.value.not_sent and not isinstance(raised.value, errors.AmazonAuthConfigurationError)
+    assert "LWA" in str(raised.value) or raised.value.status == 401
+    assert "try again" in raised.value.packer_message.lower()
 
 
 def test_reads_retry_5xx_and_timeouts_writes_do_not(fake):

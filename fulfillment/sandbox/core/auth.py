@@ -57,11 +57,12 @@ def grant_token(form: dict[str, str], config: dict, now: float) -> tuple[int, di
     }
 
 
-def authorize(token: str | None, now: float, expired_up_to_ms: int | None) -> None:
+def authorize(token: str | None, now: float, expired_up_to_ms: int | None, revoked_up_to_ms: int | None = None) -> None:
     """403 unless the x-amz-access-token is one this sandbox issued and it has not expired
-    (tokens issued up to `expired_up_to_ms` count as expired: the control API's expire_tokens)."""
+    (tokens issued up to `expired_up_to_ms` count as expired: the control API's expire_tokens) or
+    been revoked (issued up to `revoked_up_to_ms`: a 403 that does not say "expired")."""
     payload = _read_token(token or "")
-    if payload is None:
+    if payload is None or (revoked_up_to_ms is not None and payload["i"] <= revoked_up_to_ms):
         raise ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
     if now >= payload["e"] or (expired_up_to_ms is not None and payload["i"] <= expired_up_to_ms):
         raise ApiError(

@@ -68,12 +68,15 @@ def json_response(
 ) -> HttpResponse:
     response = (
         HttpResponse(status=status)
-        if body is None
+        if body is None or status == 204  # a 204 has no body: bytes after it would corrupt a kept-alive connection
         else JsonResponse(body, status=status, safe=False)
     )
     response["x-amzn-RequestId"] = request_id
     if rate is not None:
         response["x-amzn-RateLimit-Limit"] = str(rate)
+    # With its length known the development server keeps the connection open, as Amazon does;
+    # without it every call would open a new connection and wait for a new server thread.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 
@@ -91,6 +94,8 @@ def _read_json(request: HttpRequest) -> Any:
 
 
 def operation_view(request: HttpRequest, _routes: dict[str, Operation], **params: str):
+    arrived_at = datetime.now(UTC)  # before any work: Amazon's throttle counts a request when it arrives
+    request.sandbox_arrived = arrived_at.timestamp()
     sandbox = current()
     request_id = str(uuid.uuid4())
     operation = _routes.get(request.method)
@@ -120,6 +125,7 @@ def operation_view(request: HttpRequest, _routes: dict[str, Operation], **params
     sandbox.record_call(
         {
             "at": datetime.now(UTC).isoformat(),
+            "arrived_at": arrived_at.isoformat(),
             "operation": operation.name,
             "method": request.method,
             "path": request.path,
@@ -141,7 +147,7 @@ def _answer(sandbox, api, operation: Operation, request, call: Call, plan) -> tu
         sandbox.authorize(request.headers.get("x-amz-access-token"))
     except ApiError as error:
         return error.status, error.body()
-    if plan.throttled or not sandbox.take_token(operation.name):
+    if plan.throttled or not sandbox.take_token(operation.name, at=getattr(request, "sandbox_arrived", None)):
         return 429, QUOTA_EXCEEDED
     if plan.error_status and not plan.apply:
         return plan.error_status, _server_error(plan.error_status)
@@ -176,7 +182,14 @@ def token(request: HttpRequest) -> HttpResponse:
         return json_response(
             405, {"error": "invalid_request", "error_description": "Use POST"}, request_id
         )
+    latency = sandbox.public_config()["lwa_latency_ms"]
+    if latency:
+        time.sleep(latency / 1000)
     status, body = sandbox.grant_token(request.POST.dict())
+    if isinstance(body, str):  # a fault: a proxy's HTML page instead of LWA's JSON
+        sandbox.record_call({"at": datetime.now(UTC).isoformat(), "operation": "lwaToken", "method": "POST",
+                             "path": request.path, "status": status, "request_id": request_id, "error_code": "html"})
+        return HttpResponse(body, status=status, content_type="text/html")
     sandbox.record_call(
         {
             "at": datetime.now(UTC).isoformat(),

@@ -18,6 +18,7 @@ class TokenBucket:
 
     def take(self, now: float) -> bool:
         if self.stamp is not None:
+            now = max(now, self.stamp)  # requests handled out of their arrival order
             self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1:

@@ -29,6 +29,9 @@ CORE_CONFIG = {
     "lwa_clients": {auth.DEFAULT_CLIENT_ID: auth.DEFAULT_CLIENT_SECRET},
     "refresh_tokens": [auth.DEFAULT_REFRESH_TOKEN],
     "revoked_refresh_tokens": [],
+    "forbid_next_calls": 0,  # the next N API calls answer 403 whatever their access token
+    "lwa_html_next": 0,  # the next N LWA token requests answer 200 with an HTML page
+    "lwa_latency_ms": 0,  # every LWA token request takes this long
 }
 
 
@@ -63,6 +66,7 @@ class Sandbox:
             defaults.update(copy.deepcopy(api_class.config_defaults))
         self.base_config = self.merge_config(defaults, config or {})
         self.tokens_expired_at: int | None = None  # tokens issued up to then (epoch ms) are expired
+        self.tokens_revoked_at: int | None = None  # tokens issued up to then (epoch ms) are refused
         self.calls: deque[dict] = deque(maxlen=5000)
         self.reset(seed_number=seed_number, **sizes)
 
@@ -87,6 +91,7 @@ class Sandbox:
             self.sizes.update({k: int(v) for k, v in sizes.items() if v is not None})
             self.config = copy.deepcopy(self.base_config)
             self.tokens_expired_at = None
+            self.tokens_revoked_at = None
             self.rng = random.Random(self.seed_number)
             self.buckets = ratelimit.Buckets()
             self.faults: list[faults.Fault] = []
@@ -106,7 +111,7 @@ class Sandbox:
         for key, value in changes.items():
             if key == "rate_limits":
                 merged[key] = ratelimit.merge_overrides(self.registry, merged[key], value)
-            elif key == "token_ttl_seconds":
+            elif key in {"token_ttl_seconds", "forbid_next_calls", "lwa_html_next", "lwa_latency_ms"}:
                 if int(value) < 0:
                     raise ValueError(f"{key} must not be negative")
                 merged[key] = int(value)
@@ -126,6 +131,8 @@ class Sandbox:
         with self.lock:
             changes = dict(changes)
             expire = changes.pop("expire_tokens", False)
+            if changes.pop("revoke_tokens", False):
+                self.tokens_revoked_at = int(self.clock().timestamp() * 1000)
             self.config = self.merge_config(self.config, changes)
             if "rate_limits" in changes:
                 self.buckets.clear()
@@ -197,15 +204,22 @@ class Sandbox:
 
     # --- LWA and rate limits ------------------------------------------------------------------------
 
-    def grant_token(self, form: dict[str, str]) -> tuple[int, dict]:
-        """LWA refresh-token grant: (status, JSON body) like api.amazon.com/auth/o2/token."""
+    def grant_token(self, form: dict[str, str]) -> tuple[int, dict | str]:
+        """LWA refresh-token grant: (status, JSON body) like api.amazon.com/auth/o2/token; a str body
+        is an HTML page (the `lwa_html_next` fault)."""
         with self.lock:
+            if self.config["lwa_html_next"] > 0:
+                self.config["lwa_html_next"] -= 1
+                return 200, "<html><body><h1>Service temporarily unavailable</h1></body></html>"
             return auth.grant_token(form, self.config, self.clock().timestamp())
 
     def authorize(self, token: str | None) -> None:
         """403 unless the x-amz-access-token is one this sandbox issued and it has not expired."""
         with self.lock:
-            auth.authorize(token, self.clock().timestamp(), self.tokens_expired_at)
+            if self.config["forbid_next_calls"] > 0:
+                self.config["forbid_next_calls"] -= 1
+                raise auth.ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
+            auth.authorize(token, self.clock().timestamp(), self.tokens_expired_at, self.tokens_revoked_at)
 
     def operation(self, name: str) -> Operation:
         return self.registry.resolve(name)
@@ -216,10 +230,12 @@ class Sandbox:
             limit = ratelimit.limit_for(self.operation(operation), self.config["rate_limits"])
             return float(limit["rate"])
 
-    def take_token(self, operation: str) -> bool:
+    def take_token(self, operation: str, at: float | None = None) -> bool:
+        """Spend a token of the operation's bucket at `at` (when the request arrived; default now)."""
         with self.lock:
             return self.buckets.take(
-                self.operation(operation), self.config["rate_limits"], self.clock().timestamp()
+                self.operation(operation), self.config["rate_limits"],
+                at if at is not None else self.clock().timestamp(),
             )
 
     # --- live mode --------------------------------------------------------------------------------

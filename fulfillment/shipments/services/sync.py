@@ -363,7 +363,7 @@ def refresh_shipment(shipment_id: str, *, user=None, client=None) -> Shipment:
     Raises AmazonError (with `.packer_message`) when Amazon cannot be read."""
     if client is None:
         known = Shipment.objects.filter(amazon_id=shipment_id).values_list("seller_account", flat=True).first()
-        with get_client(seller_account_named(known)) as own:
+        with get_client(seller_account_named(known), background=True) as own:
             return refresh_shipment(shipment_id, user=user, client=own)
     asked = timezone.now()
     data = client.get_shipment(shipment_id)
@@ -419,7 +419,7 @@ def sync_account(seller_account: str, *, locations=None, user=None, statuses=SYN
     overlap = timedelta(seconds=getattr(settings, "SHIPMENT_SYNC_OVERLAP_SECONDS", 120))
     listed_unreadable = set(UnreadableShipment.objects.filter(seller_account=seller_account)
                             .values_list("shipment_id", flat=True))
-    with get_client(seller_account_named(seller_account)) as client:
+    with get_client(seller_account_named(seller_account), background=True) as client:
         for status in statuses:
             cursor, _ = SyncCursor.objects.get_or_create(seller_account=seller_account, status=status)
             started = timezone.now()
