@@ -87,11 +87,16 @@ def callers_env(callers_store, sandbox_settings):
     }
 
 
-def _start(env, shipment_ids, delay=0.0, background=False):
+# The ordering tests are about who goes first, not about the margin: on a loaded 2-core machine a
+# request can reach the sandbox 40-100 ms late and bunch with the next one, so they keep 10% headroom.
+ORDERING_HEADROOM = {"AMAZON_RATE_LIMIT_HEADROOM": "0.1"}
+
+
+def _start(env, shipment_ids, delay=0.0, background=False, extra_env=None):
     """A caller process; it calls `delay` seconds after `_finish` starts them all together."""
     return subprocess.Popen(
         [sys.executable, "-c", CALLER, ",".join(shipment_ids), str(delay), "bg" if background else "fg"],
-        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env={**env, **(extra_env or {})}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
@@ -139,7 +144,7 @@ def test_concurrent_callers_draw_no_429_at_one_request_a_second(callers_env, san
 def test_waiters_arrive_in_the_order_they_asked(callers_env, sandbox_settings):
     # Six processes ask 150 ms apart while the bucket is busy: Amazon must see them in that order.
     ids = _shipments(sandbox_settings, 6)
-    callers = [_start(callers_env, [sid], i * 0.15) for i, sid in enumerate(ids)]
+    callers = [_start(callers_env, [sid], i * 0.15, extra_env=ORDERING_HEADROOM) for i, sid in enumerate(ids)]
     assert _finish(callers) == ["ok"] * 6
     calls = _arrivals(sandbox_settings, set(ids))
     assert [c["shipment_id"] for c in calls] == ids
@@ -151,10 +156,10 @@ def test_a_background_call_waits_while_a_packers_call_is_queued(callers_env, san
     # Packers A and B queue, the sync asks, then packer C asks after it: C still goes first.
     packer_a, packer_b, sync, packer_c = _shipments(sandbox_settings, 4)
     callers = [
-        _start(callers_env, [packer_a]),
-        _start(callers_env, [packer_b], 0.1),
-        _start(callers_env, [sync], 0.3, background=True),
-        _start(callers_env, [packer_c], 0.6),
+        _start(callers_env, [packer_a], extra_env=ORDERING_HEADROOM),
+        _start(callers_env, [packer_b], 0.1, extra_env=ORDERING_HEADROOM),
+        _start(callers_env, [sync], 0.3, background=True, extra_env=ORDERING_HEADROOM),
+        _start(callers_env, [packer_c], 0.6, extra_env=ORDERING_HEADROOM),
     ]
     assert _finish(callers) == ["ok"] * 4
     calls = _arrivals(sandbox_settings, {packer_a, packer_b, sync, packer_c})

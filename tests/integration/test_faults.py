@@ -422,14 +422,20 @@ def test_a_killed_worker_costs_its_steps_under_a_minute_with_the_production_leas
         assert new.poll() is None, workers.log(new)
         services.reconcile_steps()  # beat's reconcile-steps
         time.sleep(cadence)
+    recovered = 0
     for step in orphans.select_related("shipment"):
         resumed_after = (step.started_at - killed).total_seconds()
-        assert (step.status, step.attempts, step.result) == (State.SUCCEEDED, 2, {"recovered": True}), step.result
+        # An orphan whose call had reached Amazon finds it done on the re-read; one killed before its
+        # call left (waiting for its rate-limit turn on a busy machine) sends it after the takeover.
+        # Either way Amazon accepts it once (below).
+        assert (step.status, step.attempts) == (State.SUCCEEDED, 2), step.result
+        recovered += step.result == {"recovered": True}
         assert resumed_after < 60, f"resumed {resumed_after:.0f} s after the kill"
         history = Counter(entry["by"] for entry in amazon.state(step.shipment.amazon_id)["history"])
         assert history["createPackages"] == 1
         assert len([c for c in amazon.calls("createPackages", step.shipment.amazon_id) if c["status"] < 300]) == 1
         step.shipment.refresh_from_db()
         assert step.shipment.status == "PACKAGE_CREATED"
+    assert recovered >= 1, "no orphan was in Amazon's hands when its worker died"
     print(f"\nresumed {max((s.started_at - killed).total_seconds() for s in orphans):.1f} s after the kill "
           f"(lease {lease} s, reconciler every {cadence} s)")
