@@ -1,0 +1,30 @@
+"""The packing station screens. Views parse the request, call a service or selector and render
+a page or an HTMX fragment; the workflow's rules live in `workflow` and `services`.
+
+Every Amazon step is asked for with `services.request_step` (idempotent: a double click returns
+the same step) and runs in the background; the page polls the step (`step_status`) every second
+and reloads the shipment (`step-finished`) when it ends.
+
+Who may do what: packers, supervisors and admins see every station screen; only packers and
+admins act (every POST). An action on a shipment also needs its claim: while another packer
+holds the shipment nothing is done and the packer is told who has it.
+"""
+
+from .documents import (
+    document_download,
+    document_pdf,
+    label_printed,
+    packing_slip,
+    print_all_labels,
+    print_label,
+)
+from .packages import check_serial, choose_option, pack_and_label, packages, regenerate_labels
+from .queue import open_shipment, queue, queue_list, sync
+from .shipment import body, detail, header, reject, run_step, skip_verification, step_status, verify
+
+__all__ = [
+    "body", "check_serial", "choose_option", "detail", "document_download", "document_pdf", "header",
+    "label_printed", "open_shipment", "pack_and_label", "packages", "packing_slip", "print_all_labels",
+    "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step", "skip_verification",
+    "step_status", "sync", "verify",
+]
