@@ -39,6 +39,7 @@ TEST_ENV := PACKBENCH_ENV=test \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/1}
 
 test: system-packages install-test
+	$(BIN)/ruff check --quiet fulfillment tests bench
 	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # What the suite needs from Debian: Chromium for the browser tests (Playwright drives Debian's, its own

@@ -261,7 +261,7 @@ def status_counts(filters: BoardFilters, now=None) -> dict:
         row["by_status_list"] = list(zip(statuses, row["cells"], strict=True))  # each count links to its list
         table.append(row)
     totals = [sum(r["by_status"].get(s, 0) for r in table) for s in statuses]
-    finished = sum(n for s, n in zip(statuses, totals) if s in FINISHED_STATUSES)
+    finished = sum(n for s, n in zip(statuses, totals, strict=True) if s in FINISHED_STATUSES)
     return {"statuses": statuses, "rows": table, "totals": totals, "grand_total": sum(totals),
             "totals_by_status": list(zip(statuses, totals, strict=True)),
             "open": sum(totals) - finished, "finished": finished, "finished_since": filters.finished_since(now)}

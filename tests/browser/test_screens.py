@@ -39,9 +39,9 @@ def no_worker(monkeypatch):
 @pytest.fixture
 def floor(db):
     station = Station.objects.create(name="Bench A", location_id="LOC", timezone="Asia/Kolkata")
-    for name, l, w, h in (("Small box", 20, 15, 10), ("Medium box", 30, 25, 15), ("Large box", 45, 35, 30),
+    for name, length, w, h in (("Small box", 20, 15, 10), ("Medium box", 30, 25, 15), ("Large box", 45, 35, 30),
                           ("Mailer bag", 30, 22, 3)):
-        BoxPreset.objects.create(name=name, length=l, width=w, height=h)
+        BoxPreset.objects.create(name=name, length=length, width=w, height=h)
     return station
 
 

@@ -227,7 +227,7 @@ def test_generate_again_returns_the_same_labels_and_regenerate_makes_new_ones(ap
         state["labels"]["PKG-1"]["shipLabelMetadata"]["trackingId"]
         == new["shipLabelMetadata"]["trackingId"]
     )
-    assert [l["trackingId"] for l in state["served_labels"]] == [
+    assert [label["trackingId"] for label in state["served_labels"]] == [
         first["shipLabelMetadata"]["trackingId"]
     ]
 

@@ -66,7 +66,9 @@ def test_sync_calls_per_cycle_do_not_grow_with_the_locations(amazon):
 
     one, one_first, one_again = cycle(["SANDBOX-LOC-1"])
     ten, ten_first, ten_again = cycle(["SANDBOX-LOC-1", "SANDBOX-LOC-2", *extra])
-    shape = lambda calls: sorted((c["query"]["status"], "paginationToken" in c["query"]) for c in calls)
+    def shape(calls):
+        return sorted((c["query"]["status"], "paginationToken" in c["query"]) for c in calls)
+
     assert len(one_first) == len(ten_first) and shape(one_first) == shape(ten_first)
     assert len(one_again) == len(ten_again) == len(SYNC_STATUSES)  # a quiet cycle: one call per status
     assert not any("locationId" in c["query"] for c in one_first + ten_first + one_again + ten_again)

@@ -194,7 +194,7 @@ def test_board_queries_do_not_grow_with_the_floor(floor, extra, django_assert_ma
             for s in data[name]:
                 getattr(s, "claim", None) and s.claim.user.username  # what the board template reads
         for step in data["failed_steps"]["rows"]:
-            step.shipment.amazon_id, step.requested_by and step.requested_by.username
+            _ = step.shipment.amazon_id, step.requested_by and step.requested_by.username
 
 
 def test_the_matching_list_reaches_every_shipment_the_filters_pick_in_any_status(floor):

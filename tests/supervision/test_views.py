@@ -139,13 +139,13 @@ def test_export_streams_the_filtered_list_as_csv(client, live_floor):
     assert rows[0][:3] == ["Shipment id", "Buyer order id", "Status"]
     assert len(rows) == 2
     done = live_floor["done"]
-    record = dict(zip(rows[0], rows[1]))
+    record = dict(zip(rows[0], rows[1], strict=True))
     assert record["Shipment id"] == done.amazon_id and record["Status"] == "SHIPPED"
     assert record["Tracking ids"] == "TRK1 TRK2" and record["Claimed by"] == ""
     assert record["Ship by (UTC)"] == done.ship_by.strftime("%Y-%m-%d %H:%M:%S")
     sneaky = f.shipment(now=live_floor["now"], buyer_order_id='=HYPERLINK("http://x.example")')
     every = list(csv.reader(io.StringIO(b"".join(client.get(reverse("supervision:export")).streaming_content).decode())))
-    by_id = {r[0]: dict(zip(rows[0], r)) for r in every[1:]}
+    by_id = {r[0]: dict(zip(rows[0], r, strict=True)) for r in every[1:]}
     assert len(every) == 5 and by_id[live_floor["late"].amazon_id]["Claimed by"] == "anna"
     assert by_id[sneaky.amazon_id]["Buyer order id"] == "'=HYPERLINK(\"http://x.example\")"  # never a formula
 

@@ -262,9 +262,9 @@ class LabelDesk:
             record = self.api.records[shipment_id]
             label = next(
                 (
-                    l
-                    for l in [*record.labels.values(), *record.served_labels]
-                    if l["labelId"] == label_id
+                    label
+                    for label in [*record.labels.values(), *record.served_labels]
+                    if label["labelId"] == label_id
                 ),
                 None,
             )

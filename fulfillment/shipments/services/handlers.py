@@ -245,7 +245,9 @@ def ship(step, client):
         Package.objects.filter(pk=package.pk).update(shipped_at=timezone.now())
         shipped.append(package.package_id)
     if not shipment.packages.filter(shipped_at__isnull=True).exists():
-        from fulfillment.claims.services import release_finished  # claims records events through services
+        from fulfillment.claims.services import (
+            release_finished,  # claims records events through services
+        )
 
         release_finished(shipment)
     return {"packages": shipped}

@@ -12,7 +12,6 @@ from fulfillment.stations.models import SkuBarcode
 from ..models import LineItem, Shipment, ShipmentEvent
 from .events import record_event
 
-
 # --- Scan to verify -------------------------------------------------------------------------------
 
 

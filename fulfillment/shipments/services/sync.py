@@ -290,15 +290,15 @@ def _create_shipments(new: list[schemas.Shipment], *, user, source: str, seller_
             shipment.pk = ids[shipment.amazon_id]
     LineItem.objects.bulk_create([
         LineItem(shipment=shipment, line_item_id=line.shipment_line_item_id, **_line_item_values(line))
-        for shipment, data in zip(created, new) for line in data.line_items or []
+        for shipment, data in zip(created, new, strict=True) for line in data.line_items or []
     ])
     acting = user if getattr(user, "is_authenticated", False) else None
     ShipmentEvent.objects.bulk_create([
         ShipmentEvent(shipment=shipment, user=acting, kind=ShipmentEvent.Kind.SYNCED,
                       message=_new_shipment_message(data), data={"source": source})
-        for shipment, data in zip(created, new)
+        for shipment, data in zip(created, new, strict=True)
     ])
-    for shipment, data in zip(created, new):
+    for shipment, data in zip(created, new, strict=True):
         if data.packages or shipment.status in {Status.CANCELLED, Status.SHIPPED, Status.DELIVERED}:
             _after_store(shipment, data, None, user=user, source=source)
 
