@@ -167,6 +167,9 @@ def redirect(to: str | Callable[[BaseHTTPRequestHandler], str], status: int = 30
         handler.send_response(status)
         handler.send_header("Location", to(handler) if callable(to) else to)
         handler.send_header("Content-Length", "0")
+        # Said, not only done: a client that reused the connection the handler closes would see it drop
+        # (a busy machine turned the loop into "cannot reach Amazon").
+        handler.send_header("Connection", "close")
         handler.end_headers()
 
     return behave
