@@ -131,6 +131,17 @@ def test_no_url_gives_a_user_of_one_location_anything_of_another(client, floor, 
                 target = response.get("HX-Redirect") or response["Location"]
                 if there.shipment.amazon_id in target:
                     problems.append(f"{method.upper()} {url} ({name}): {role} of A sent on to {target}")
+    # Searches and filters naming B: the board, its CSV and the scan box find nothing of B.
+    client.force_login(user)
+    for name in ("supervision:board", "supervision:export", "shipments:open"):
+        for query in ({"q": "SHIP"}, {"q": there.held.buyer_order_id}, {"location": there.location},
+                      {"packer": there.holder.pk}):
+            response = client.get(reverse(name), query)
+            checked += 1
+            leaked = [s for s in secrets if s not in query.values() and re.search(rf"{re.escape(s)}(?![\w-])",
+                                                                                    _content(response))]
+            if leaked:
+                problems.append(f"GET {reverse(name)}?{query} ({name}): {role} of A read {leaked}")
     assert not problems, "\n".join(problems)
     assert checked > len(RULES)
     # Nothing of B changed: its claim is still its packer's.
