@@ -242,3 +242,24 @@ def test_without_a_location_a_user_of_a_shared_floor_sees_nothing(client, floor)
     board = client.get(reverse("supervision:board"), {"q": "SHIP"}).content.decode()
     assert here.shipment.amazon_id not in board and there.shipment.amazon_id not in board
     assert client.get(reverse("supervision:history", args=[here.shipment.amazon_id])).status_code == 404
+
+
+def test_an_admin_gives_a_user_their_locations_on_the_user_page(client, floor):
+    here, _ = floor
+    client.force_login(_user("boss", roles.ADMIN))
+    newcomer = _user("newcomer", roles.PACKER)
+    url = reverse("admin:auth_user_change", args=[newcomer.pk])
+    page = client.get(url).content.decode()
+    assert "Locations (where this user works" in page and 'name="location_memberships-0-location_id"' in page
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update({"groups": [g.pk for g in newcomer.groups.all()], "date_joined_0": "2026-01-01",
+                 "date_joined_1": "00:00:00", "location_memberships-TOTAL_FORMS": "1",
+                 "location_memberships-INITIAL_FORMS": "0", "location_memberships-0-location_id": here.location})
+    data.pop("last_login", None)
+    data.pop("date_joined", None)
+    saved = client.post(url, data)
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    assert list(newcomer.location_memberships.values_list("location_id", flat=True)) == [here.location]
+    client.force_login(newcomer)
+    assert [s.name for s in client.get(reverse("stations:choose")).context["stations"]] == [here.station.name]
