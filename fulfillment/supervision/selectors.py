@@ -329,7 +329,7 @@ def amazon_errors(filters: BoardFilters, now=None, limit=RECENT_ERRORS) -> dict:
 def unreadable_shipments(filters: BoardFilters, limit=LIST_LIMIT) -> dict:
     """Shipments Amazon lists that Packbench cannot read (they break Amazon's model or our columns):
     what is wrong with each, never its values. They stay off the station until Amazon fixes them."""
-    # One whose location Amazon did not say ("") shows to those who see everywhere, else with a location filter.
+    # One whose location Amazon did not say ("") shows only to those who see every location.
     qs = filters.visible.filter(UnreadableShipment.objects.all())
     if filters.location:
         qs = qs.filter(location_id__in=[filters.location, ""])
