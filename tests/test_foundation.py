@@ -143,13 +143,20 @@ def test_the_roles_exist_as_groups():
 def test_choosing_a_station_sticks_to_the_session(client):
     call_command("seed_demo_users", stdout=open(os.devnull, "w"))
     call_command("seed_station", stdout=open(os.devnull, "w"))
-    client.force_login(User.objects.get(username="packer"))
+    client.force_login(User.objects.get(username="supervisor"))  # at both demo locations
     from fulfillment.stations.models import Station
 
     station = Station.objects.get(name="Station 2")
     client.post(reverse("stations:use", args=[station.pk]))
     page = client.get(reverse("stations:choose"))
     assert page.context["current_station"] == station
+    # The demo packer belongs to Station 1's location only: Station 2 is refused, Station 1 needs no choice.
+    client.force_login(User.objects.get(username="packer"))
+    refused = client.post(reverse("stations:use", args=[station.pk]))
+    assert refused.status_code == 404 and "not a station of your location" in refused.content.decode()
+    page = client.get(reverse("stations:choose"))
+    assert [s.name for s in page.context["stations"]] == ["Station 1"]
+    assert page.context["current_station"].name == "Station 1"
 
 
 @pytest.mark.django_db
@@ -229,7 +236,7 @@ def test_pages_carry_a_content_security_policy_without_eval_or_inline_scripts(cl
 def test_the_station_switch_never_sends_anyone_off_site(client, target):
     call_command("seed_demo_users", stdout=open(os.devnull, "w"))
     call_command("seed_station", stdout=open(os.devnull, "w"))
-    client.force_login(User.objects.get(username="packer"))
+    client.force_login(User.objects.get(username="packer2"))  # Station 2's packer
     from fulfillment.stations.models import Station
 
     station = Station.objects.get(name="Station 2")

@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
-from .models import SellerAccount
+from .models import LocationMembership, SellerAccount
 
 
 class SellerAccountForm(forms.ModelForm):
@@ -40,3 +42,19 @@ class SellerAccountForm(forms.ModelForm):
 class SellerAccountAdmin(admin.ModelAdmin):
     form = SellerAccountForm
     list_display = ("name", "endpoint", "marketplace_ids", "lwa_client_id", "active")
+
+
+class LocationMembershipInline(admin.TabularInline):
+    model = LocationMembership
+    extra = 1
+    verbose_name = "location"
+    verbose_name_plural = "Locations (where this user works and what they see; admins see everywhere)"
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PackbenchUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, LocationMembershipInline]

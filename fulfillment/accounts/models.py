@@ -1,5 +1,6 @@
 """Seller accounts: the Login with Amazon credentials Packbench calls Amazon with."""
 
+from django.conf import settings
 from django.db import models
 from encrypted_fields.fields import EncryptedTextField
 
@@ -28,3 +29,19 @@ class SellerAccount(models.Model):
     def __repr__(self):
         # Never let a secret reach a log line or a traceback through repr().
         return f"<SellerAccount {self.name!r}>"
+
+
+class LocationMembership(models.Model):
+    """A user belongs to a location (Amazon's location id, as its stations name it): they work at its
+    stations and see its shipments, claims, documents and people. Admins belong everywhere; the rule
+    is `fulfillment.accounts.locations`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="location_memberships")
+    location_id = models.CharField(max_length=64, help_text="Amazon's location id, as the stations name it.")
+
+    class Meta:
+        ordering = ["location_id"]
+        constraints = [models.UniqueConstraint(fields=["user", "location_id"], name="one_membership_per_location")]
+
+    def __str__(self):
+        return f"{self.user} at {self.location_id}"

@@ -1,6 +1,6 @@
 """What supervisors and admins do for the people on their floor: see who is locked out, unlock
-them, give them a new password. A supervisor looks after packers only; an admin after everyone
-else too (their own password they change like anyone)."""
+them, give them a new password. A supervisor looks after the packers of their own locations only;
+an admin after everyone else too (their own password they change like anyone)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .locations import locations_of, members_of
 from .roles import ADMIN, PACKER, SUPERVISOR, has_role
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,10 @@ def manageable_users(actor) -> QuerySet:
     if has_role(actor, ADMIN):
         return users
     if has_role(actor, SUPERVISOR):
-        return (users.filter(groups__name=PACKER).exclude(groups__name__in=[SUPERVISOR, ADMIN])
-                .exclude(is_superuser=True).exclude(is_staff=True).distinct())
+        # Only the packers of the supervisor's own locations (accounts.locations).
+        return (users.filter(groups__name=PACKER).filter(members_of(locations_of(actor)))
+                .exclude(groups__name__in=[SUPERVISOR, ADMIN]).exclude(is_superuser=True).exclude(is_staff=True)
+                .distinct())
     return users.none()
 
 

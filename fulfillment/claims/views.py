@@ -4,12 +4,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from fulfillment.accounts.locations import locations_of
 from fulfillment.accounts.roles import ADMIN, PACKER, ROLES, SUPERVISOR, has_role
 from fulfillment.shipments.models import Shipment
 
 from . import services
 from .errors import ClaimError
 from .selectors import claim_state
+
+
+def _shipment_or_404(request, pk):
+    """A shipment of the user's locations; another location's is not found (accounts.locations)."""
+    return get_object_or_404(locations_of(request.user).filter(Shipment.objects.all()), pk=pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -20,7 +26,7 @@ def heartbeat(request, pk):
         raise PermissionDenied
     if request.method == "POST" and not has_role(request.user, PACKER, ADMIN):
         raise PermissionDenied  # supervisors watch and release; they do not take shipments
-    shipment = get_object_or_404(Shipment, pk=pk)
+    shipment = _shipment_or_404(request, pk)
     problem = None
     if request.method == "POST":
         mode = request.POST.get("mode", "renew")
@@ -39,7 +45,7 @@ def heartbeat(request, pk):
 @require_POST
 def release(request, pk):
     """A supervisor frees a shipment someone holds (a packer may also let go of their own)."""
-    shipment = get_object_or_404(Shipment, pk=pk)
+    shipment = _shipment_or_404(request, pk)
     state = claim_state(shipment, request.user)
     if not (has_role(request.user, SUPERVISOR, ADMIN) or state["state"] == "mine"):
         raise PermissionDenied

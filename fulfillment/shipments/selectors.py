@@ -166,12 +166,17 @@ def document_for_download(document_id: int) -> Document:
     return Document.objects.select_related("shipment", "package").get(pk=document_id)
 
 
-def serials_used_elsewhere(serials, *, exclude_shipment: Shipment | None = None) -> dict[str, str]:
-    """serial -> Amazon id of the other shipment that already holds it (cancelled ones do not count)."""
+def serials_used_elsewhere(serials, *, exclude_shipment: Shipment | None = None,
+                           named_at: str | None = None) -> dict[str, str]:
+    """serial -> Amazon id of the other shipment that already holds it (cancelled ones do not count).
+    With `named_at` (a location id), a shipment of any other location is not named: its id is ""
+    (a packer never learns another location's shipment ids, accounts.locations)."""
     rows = SerialNumber.objects.filter(serial__in=list(serials), released=False)
     if exclude_shipment is not None:
         rows = rows.exclude(shipment=exclude_shipment)
-    return dict(rows.values_list("serial", "shipment__amazon_id"))
+    return {serial: amazon_id if named_at is None or location_id == named_at else ""
+            for serial, amazon_id, location_id in rows.values_list("serial", "shipment__amazon_id",
+                                                                   "shipment__location_id")}
 
 
 def shipping_choices(shipment: Shipment) -> list[ShippingOption]:

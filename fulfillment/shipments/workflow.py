@@ -302,7 +302,8 @@ def serial_problem(serial: str) -> str | None:
 
 def serial_clashes(serials: list[str], used_elsewhere: dict[str, str] | None = None) -> dict[str, str]:
     """serial -> why it cannot go in these packages: typed for more than one unit here, or already in
-    another shipment (`used_elsewhere`: serial -> that shipment's id, see selectors.serials_used_elsewhere)."""
+    another shipment (`used_elsewhere`: serial -> that shipment's id, or "" when it is not named here,
+    see selectors.serials_used_elsewhere)."""
     typed = Counter(serial.strip() for serial in serials if serial and serial.strip())
     clashes = {}
     for serial, count in typed.items():
@@ -310,8 +311,9 @@ def serial_clashes(serials: list[str], used_elsewhere: dict[str, str] | None = N
             times = "twice" if count == 2 else f"{count} times"
             clashes[serial] = f"Serial number {serial} is entered {times}; each unit has its own."
         elif serial in (used_elsewhere or {}):
-            clashes[serial] = (f"Serial number {serial} is already used on shipment {used_elsewhere[serial]}; "
-                               "scan this unit's own serial.")
+            # "": a shipment of another location, whose id is not shown here.
+            where = f"shipment {used_elsewhere[serial]}" if used_elsewhere[serial] else "another shipment"
+            clashes[serial] = f"Serial number {serial} is already used on {where}; scan this unit's own serial."
     return clashes
 
 

@@ -1,18 +1,28 @@
+from fulfillment.accounts.locations import locations_of
+
 from .models import Station
 
 SESSION_KEY = "station_id"
 
 
+def stations_for(user):
+    """The stations `user` may work at: those of their locations (accounts.locations)."""
+    return locations_of(user).filter(Station.objects.all())
+
+
 def station_for_request(request):
-    """The station this browser works at (chosen once per session), or None."""
+    """The station this browser works at (chosen once per session), or None. A station the user may
+    no longer use (their locations changed, another user signed in) is dropped from the session."""
+    stations = stations_for(request.user)
     station_id = request.session.get(SESSION_KEY)
     if station_id is not None:
-        station = Station.objects.filter(pk=station_id).first()
+        station = stations.filter(pk=station_id).first()
         if station is not None:
             return station
-    # A floor with a single station needs no choice.
-    stations = list(Station.objects.all()[:2])
-    return stations[0] if len(stations) == 1 else None
+        del request.session[SESSION_KEY]
+    # A user with a single station needs no choice.
+    found = list(stations[:2])
+    return found[0] if len(found) == 1 else None
 
 
 def seller_account_for_location(location_id: str):

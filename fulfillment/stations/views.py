@@ -1,18 +1,23 @@
-from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib import messages
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .models import Station
-from .selectors import SESSION_KEY
+from .selectors import SESSION_KEY, stations_for
 
 
-def choose_station(request):
-    return render(request, "stations/choose.html", {"stations": Station.objects.all()})
+def choose_station(request, status=200):
+    """The stations of the user's locations, and only those."""
+    return render(request, "stations/choose.html", {"stations": stations_for(request.user)}, status=status)
 
 
 @require_POST
 def set_station(request, pk):
-    station = get_object_or_404(Station, pk=pk)
+    station = stations_for(request.user).filter(pk=pk).first()
+    if station is None:
+        # The same answer whether it exists or not: another location's stations are not named here.
+        messages.error(request, "That is not a station of your location: choose one of these.")
+        return choose_station(request, status=404)
     request.session[SESSION_KEY] = station.pk
     # `next` comes from the form: only a page of this site, never somewhere else (an open redirect).
     target = request.POST.get("next") or ""

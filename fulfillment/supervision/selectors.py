@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
+from fulfillment.accounts.locations import EVERYWHERE, Locations
 from fulfillment.amazon.models import AmazonCall
 from fulfillment.claims.models import Claim
 from fulfillment.documents.models import Document
@@ -69,6 +70,8 @@ def finished_period():
 
 @dataclass(frozen=True)
 class BoardFilters:
+    # Where the supervisor may look (accounts.locations): every filter below narrows within it.
+    visible: Locations = EVERYWHERE
     location: str = ""
     programme: str = ""
     status: str = ""
@@ -80,6 +83,11 @@ class BoardFilters:
     def picks_shipments(self) -> bool:
         """Whether the filters leave out any shipment (if not, panels need not ask which)."""
         return bool(self.location or self.programme or self.status or self.packer or self.day or self.q)
+
+    @property
+    def narrows(self) -> bool:
+        """Whether the panels must ask which shipments count: a filter, or a supervisor of some locations only."""
+        return self.picks_shipments or not self.visible.everywhere
 
     def window(self, now):
         """The time span the activity panels (throughput, errors) cover."""
@@ -111,7 +119,7 @@ def _status_since():
 
 
 def filtered_shipments(filters: BoardFilters) -> QuerySet[Shipment]:
-    qs = Shipment.objects.all()
+    qs = filters.visible.filter(Shipment.objects.all())
     if filters.location:
         qs = qs.filter(location_id=filters.location)
     if filters.programme:
@@ -281,7 +289,7 @@ def failed_steps(filters: BoardFilters, limit=LIST_LIMIT) -> dict:
         .exclude(Exists(fixed_later))
         .exclude(shipment__status__in=FINISHED_STATUSES)
     )
-    if filters.picks_shipments:
+    if filters.narrows:
         qs = qs.filter(shipment__in=filtered_shipments(filters))
     rows = list(
         qs.select_related("shipment", "requested_by")
@@ -300,7 +308,7 @@ def amazon_errors(filters: BoardFilters, now=None, limit=RECENT_ERRORS) -> dict:
     qs = AmazonCall.objects.filter(created_at__gte=start, created_at__lt=end).filter(
         Q(http_status__gte=400) | Q(http_status__isnull=True)
     )
-    if filters.picks_shipments:
+    if filters.narrows:
         qs = qs.filter(shipment_id__in=filtered_shipments(filters).values("amazon_id"))
     groups = list(
         qs.values("operation", "http_status", "error_code")
@@ -321,7 +329,8 @@ def amazon_errors(filters: BoardFilters, now=None, limit=RECENT_ERRORS) -> dict:
 def unreadable_shipments(filters: BoardFilters, limit=LIST_LIMIT) -> dict:
     """Shipments Amazon lists that Packbench cannot read (they break Amazon's model or our columns):
     what is wrong with each, never its values. They stay off the station until Amazon fixes them."""
-    qs = UnreadableShipment.objects.all()
+    # One whose location Amazon did not say ("") shows only to those who see every location.
+    qs = filters.visible.filter(UnreadableShipment.objects.all())
     if filters.location:
         qs = qs.filter(location_id__in=[filters.location, ""])
     if filters.q:
@@ -337,7 +346,8 @@ def _shipped_steps(filters: BoardFilters, start, end):
     qs = ShipmentStep.objects.filter(
         kind=ShipmentStep.Kind.SHIP, status=ShipmentStep.State.SUCCEEDED, finished_at__gte=start, finished_at__lt=end
     )
-    if filters.location or filters.programme or filters.status or filters.q or filters.day:
+    if not filters.visible.everywhere or filters.location or filters.programme or filters.status or filters.q \
+            or filters.day:  # (a packer filter alone reads the steps' own column below)
         qs = qs.filter(shipment__in=filtered_shipments(filters))
     if filters.packer:
         qs = qs.filter(requested_by=filters.packer)
@@ -374,9 +384,12 @@ def throughput(filters: BoardFilters, now=None) -> dict:
 # --- Board choices ------------------------------------------------------------------------------
 
 
-def location_choices() -> list[str]:
-    """Every location with shipments. A DISTINCT would read the whole history; this walks the
-    location index one value at a time (a loose index scan), so it costs one probe per location."""
+def location_choices(visible: Locations = EVERYWHERE) -> list[str]:
+    """Every location with shipments that the supervisor may see. A DISTINCT would read the whole
+    history; this walks the location index one value at a time (a loose index scan), so it costs one
+    probe per location."""
+    if not visible.everywhere:
+        return sorted(location for location in visible.ids if Shipment.objects.filter(location_id=location).exists())
     table = connection.ops.quote_name(Shipment._meta.db_table)
     column = connection.ops.quote_name(Shipment._meta.get_field("location_id").column)
     with connection.cursor() as cursor:
@@ -391,12 +404,12 @@ def location_choices() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def packer_choices():
+def packer_choices(visible: Locations = EVERYWHERE):
     """Everyone who has ever asked for an Amazon step or holds a claim (one index probe per user,
-    not a pass over every step ever taken)."""
+    not a pass over every step ever taken), on a shipment of the supervisor's locations."""
     User = get_user_model()
-    worked = ShipmentStep.objects.filter(requested_by=OuterRef("pk"))
-    claimed = Claim.objects.filter(user=OuterRef("pk"))
+    worked = visible.filter(ShipmentStep.objects.filter(requested_by=OuterRef("pk")), "shipment__location_id")
+    claimed = visible.filter(Claim.objects.filter(user=OuterRef("pk")), "shipment__location_id")
     return list(
         User.objects.filter(Q(Exists(worked)) | Q(Exists(claimed)))
         .order_by("username")

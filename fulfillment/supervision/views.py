@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from fulfillment.accounts.locations import locations_of
 from fulfillment.accounts.roles import ADMIN, SUPERVISOR, role_required
 from fulfillment.claims.selectors import live_claim
 from fulfillment.documents.errors import DocumentError
@@ -27,9 +28,22 @@ supervisors_only = role_required(SUPERVISOR, ADMIN)
 
 
 def _filter_form(request):
-    return BoardFilterForm(
-        request.GET or None, locations=selectors.location_choices(), packers=selectors.packer_choices()
-    )
+    visible = locations_of(request.user)
+    return BoardFilterForm(request.GET or None, visible=visible, locations=selectors.location_choices(visible),
+                           packers=selectors.packer_choices(visible))
+
+
+def _shipments(request):
+    """The shipments of the user's locations: another location's are not found (accounts.locations)."""
+    return locations_of(request.user).filter(Shipment.objects.all())
+
+
+def _documents(request):
+    return locations_of(request.user).filter(Document.objects.all(), "shipment__location_id")
+
+
+def _printer_stations(request):
+    return locations_of(request.user).filter(Station.objects.exclude(printer_host=""))
 
 
 @supervisors_only
@@ -85,14 +99,13 @@ def _csv_value(value):
 
 @supervisors_only
 def history(request, shipment_id):
-    shipment = get_object_or_404(Shipment, amazon_id=shipment_id)
+    shipment = get_object_or_404(_shipments(request), amazon_id=shipment_id)
     return render(request, "supervision/history.html", {
         "history": selectors.shipment_history(shipment),
         "shipment": shipment,
         "claim": live_claim(shipment),
         # Where a ZPL label can be reprinted: the supervisor's station, else one they pick.
-        "printer_stations": [] if _printer_station(request) else list(
-            Station.objects.exclude(printer_host="").order_by("name")),
+        "printer_stations": [] if _printer_station(request) else list(_printer_stations(request).order_by("name")),
     })
 
 
@@ -100,7 +113,7 @@ def _printer_station(request, chosen=None):
     """The station whose printer reprints a label: the one picked in the form, else the browser's
     station if it has a printer; None when neither."""
     if chosen:
-        return Station.objects.exclude(printer_host="").filter(pk=chosen).first()
+        return _printer_stations(request).filter(pk=chosen).first()
     station = request.station
     return station if station is not None and station.printer_host else None
 
@@ -111,7 +124,7 @@ def _printer_station(request, chosen=None):
 def document(request, pk):
     """A stored document as its printable PDF (inline); a ZPL label, or `?original=1`, as the file
     itself: only as the type its bytes are, and only as a download (it came from outside)."""
-    doc = get_object_or_404(Document.objects.select_related("shipment"), pk=pk)
+    doc = get_object_or_404(_documents(request).select_related("shipment"), pk=pk)
     if doc.is_zpl or request.GET.get("original"):
         try:
             original = doc.original_file()
@@ -133,7 +146,7 @@ def document(request, pk):
 @supervisors_only
 @require_POST
 def reprint(request, pk):
-    doc = get_object_or_404(Document.objects.select_related("shipment", "package").defer("printable_pdf"), pk=pk)
+    doc = get_object_or_404(_documents(request).select_related("shipment", "package").defer("printable_pdf"), pk=pk)
     station = _printer_station(request, request.POST.get("station") or None)
     if doc.is_zpl and station is None:
         messages.error(request, "Not printed: choose the station whose label printer should print it.")

@@ -81,7 +81,7 @@ def save_packages(shipment: Shipment, packages: list[PackageInput], user, *,
         raise StepNotAllowed("Confirm the shipment before packing it.")
     line_items = list(shipment.line_items.all())
     all_serials = {s.strip() for p in packages for i in p.items for s in i.serial_numbers if s.strip()}
-    elsewhere = selectors.serials_used_elsewhere(all_serials, exclude_shipment=shipment)
+    elsewhere = selectors.serials_used_elsewhere(all_serials, exclude_shipment=shipment, named_at=shipment.location_id)
     problems = workflow.validate_packages(shipment, packages, line_items=line_items, serials_used_elsewhere=elsewhere,
                                           bounds=bounds)
     existing = list(shipment.packages.order_by("position", "id"))

@@ -7,7 +7,8 @@ and reloads the shipment (`step-finished`) when it ends.
 
 Who may do what: packers, supervisors and admins see every station screen; only packers and
 admins act (every POST). An action on a shipment also needs its claim: while another packer
-holds the shipment nothing is done and the packer is told who has it.
+holds the shipment nothing is done and the packer is told who has it. Every screen is at a station of
+the user's locations, and shows only that station's location (`station_view`, accounts.locations).
 """
 
 from .documents import (

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
+from fulfillment.accounts.locations import can_see_location
 from fulfillment.accounts.roles import ADMIN, PACKER, SUPERVISOR, has_role
 from fulfillment.claims.errors import ClaimError
 from fulfillment.claims.services import assert_can_act
@@ -57,12 +58,13 @@ def _choose_station(request):
 
 
 def _shipment_or_404(amazon_id, station):
+    # The same answer for a shipment of another location as for none: its id is not confirmed here.
     try:
         shipment = selectors.shipment_detail(amazon_id)
     except Shipment.DoesNotExist:
-        raise Http404("No such shipment") from None
+        raise Http404("No such shipment at this station") from None
     if shipment.location_id != station.location_id:
-        raise Http404("This shipment belongs to another location")
+        raise Http404("No such shipment at this station")
     return shipment
 
 
@@ -83,7 +85,9 @@ def station_view(view=None, *, claim=True):
             if not has_role(request.user, *(PACKING_ROLES if acting else STATION_ROLES)):
                 raise PermissionDenied
             station = request.station
-            if station is None:
+            # The middleware offers only a station of the user's locations; checked again here,
+            # where every station screen passes (accounts.locations states the rule).
+            if station is None or not can_see_location(request.user, station.location_id):
                 return _choose_station(request)
             if amazon_id is None:
                 return view(request, station, *args, **kwargs)
@@ -262,7 +266,8 @@ def _packages_formset(station, shipment, lines, data=None):
             "check_serial": reverse("shipments:check_serial", args=[shipment.amazon_id])}
     return package_formset(
         shipment, lines, data, bounds=station.package_bounds(), urls=urls,
-        used_elsewhere=lambda serials: selectors.serials_used_elsewhere(serials, exclude_shipment=shipment),
+        used_elsewhere=lambda serials: selectors.serials_used_elsewhere(serials, exclude_shipment=shipment,
+                                                                        named_at=station.location_id),
     )
 
 

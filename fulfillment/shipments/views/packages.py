@@ -121,7 +121,8 @@ def check_serial(request, station, shipment):
         problem = workflow.serial_problem(serial)
         typed = [(request.POST.get(name) or "").strip() for name in request.POST if "-serial_" in name]
         clash = workflow.serial_clashes(
-            typed, selectors.serials_used_elsewhere([serial], exclude_shipment=shipment)).get(serial)
+            typed, selectors.serials_used_elsewhere([serial], exclude_shipment=shipment,
+                                                    named_at=station.location_id)).get(serial)
         ok, message = not (problem or clash), (f"Serial {problem}" if problem else clash) or "✓"
     return render(request, _fragment(SHIPMENT_PAGE, "serial_status"), {"ok": ok, "message": message})
 

@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from fulfillment.accounts.locations import can_see_location
+
 from .. import selectors, tasks
 from ..forms import (
     ScanForm,
@@ -79,12 +81,15 @@ def open_shipment(request, station):
         if shipment is not None:
             url = reverse("shipments:detail", args=[shipment.amazon_id])
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-        if selectors.find_shipment(code):
-            form.add_error("q", f"{code} belongs to another location, not {station.location_id}. "
-                                "Check you are at the right station.")
+        elsewhere = selectors.find_shipment(code)
+        if elsewhere is not None and can_see_location(request.user, elsewhere.location_id):
+            # One of the user's other locations: say which, so they can change station.
+            form.add_error("q", f"{code} belongs to location {elsewhere.location_id}, not {station.location_id}. "
+                                "Choose a station of that location to pack it.")
         else:
-            form.add_error("q", f"No shipment found for “{code}”: it is no shipment id, buyer order id or "
-                                "tracking number here. Check the code and scan again.")
+            # Nothing, or another location's shipment: the same answer (its ids are not confirmed here).
+            form.add_error("q", f"No shipment found for “{code}” here: it is no shipment id, buyer order id or "
+                                "tracking number at this location. Check the code and scan again.")
     context = {"station": station, "scan_form": form}
     if request.htmx:
         return render(request, _fragment(QUEUE_PAGE, "scan_form"), context)
