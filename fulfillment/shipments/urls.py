@@ -21,6 +21,7 @@ urlpatterns = [
     path("<str:amazon_id>/shipping-option/", views.choose_option, name="choose_option"),
     path("<str:amazon_id>/labels/regenerate/", views.regenerate_labels, name="regenerate_labels"),
     path("<str:amazon_id>/labels/print/", views.print_all_labels, name="print_all_labels"),
+    path("<str:amazon_id>/scale/", views.scale_reading, name="scale"),
     path("<str:amazon_id>/pack-and-label/", views.pack_and_label, name="pack_and_label"),
     path("<str:amazon_id>/packing-slip/", views.packing_slip, name="packing_slip"),
     path("<str:amazon_id>/documents/<int:document_id>/pdf/", views.document_pdf, name="document_pdf"),

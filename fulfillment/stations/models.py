@@ -17,6 +17,14 @@ class Station(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="Shown for pickup windows and ship-by times.")
     printer_host = models.CharField(max_length=255, blank=True, help_text="Zebra printer for ZPL labels (raw TCP).")
     printer_port = models.PositiveIntegerField(default=9100)
+    # The station's other devices; empty = none (weights typed, documents printed from the browser).
+    scale_host = models.CharField(max_length=255, blank=True,
+                                  help_text="Network scale speaking MT-SICS over TCP (Mettler-Toledo and compatibles).")
+    scale_port = models.PositiveIntegerField(default=4001)
+    document_printer_url = models.CharField(
+        max_length=500, blank=True,
+        help_text="IPP printer for invoices and packing slips, e.g. ipp://192.168.1.20/ipp/print.",
+    )
     # A location belongs to one seller: its stations name the account Packbench reaches Amazon with.
     seller_account = models.ForeignKey(
         "accounts.SellerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="stations",
@@ -89,3 +97,16 @@ class SkuBarcode(models.Model):
 
     def __str__(self):
         return f"{self.barcode} → {self.merchant_sku}"
+
+
+class CatalogueItem(models.Model):
+    """What one unit of a merchant SKU weighs: the scale's reading is checked against it."""
+
+    merchant_sku = models.CharField(max_length=128, unique=True)
+    unit_weight_grams = models.DecimalField(max_digits=9, decimal_places=1, validators=[MinValueValidator(Decimal(0))])
+
+    class Meta:
+        ordering = ["merchant_sku"]
+
+    def __str__(self):
+        return f"{self.merchant_sku}: {self.unit_weight_grams} g"

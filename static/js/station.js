@@ -191,3 +191,29 @@ document.addEventListener("click", function (event) {
   var weight = scope.querySelector("[data-fill=weight]");
   if (weight) { weight.focus(); weight.select(); }
 });
+
+// The live scale: each reading (polled by [data-scale-box], views/scanning.py) is copied into the
+// open carton's weight box, marked stable or moving, until the packer types a weight there
+// themselves (or a USB scale in keyboard mode does): from then on the box keeps what was typed.
+(function () {
+  document.addEventListener("input", function (event) {
+    if (event.isTrusted && event.target.matches && event.target.matches("[data-fill=weight]")) {
+      event.target.setAttribute("data-weight-typed", "");
+      event.target.classList.remove("scale-moving", "scale-stable");
+    }
+  }, true);
+  function follow(root) {
+    root.querySelectorAll("[data-scale-for]").forEach(function (reading) {
+      var field = document.getElementById(reading.getAttribute("data-scale-for"));
+      if (!field || field.hasAttribute("data-weight-typed")) return;
+      field.value = reading.getAttribute("data-scale-weight");
+      var stable = reading.getAttribute("data-scale-stable") === "1";
+      field.classList.toggle("scale-stable", stable);
+      field.classList.toggle("scale-moving", !stable);
+      field.setAttribute("data-scale-state", stable ? "stable" : "moving");
+      var unit = document.getElementById(reading.getAttribute("data-scale-unit-for"));
+      if (unit) unit.value = reading.getAttribute("data-scale-unit");
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { follow(event.target); });
+})();

@@ -1,5 +1,6 @@
 """Sets up the embedded station: one station per sandbox location and a shelf of boxes."""
 
+import os
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
@@ -19,14 +20,23 @@ BOXES = (
 )
 
 
+def _address(variable: str, default: str) -> tuple[str, int]:
+    host, _, port = os.environ.get(variable, default).rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
 class Command(BaseCommand):
     help = "Create the sandbox stations and box presets if they do not exist yet."
 
     def handle(self, *args, **options):
+        scale_host, scale_port = _address("SCALE_ADDR", "127.0.0.1:4001")  # make run's virtual scale
         for name, location_id, host, port in SANDBOX_STATIONS:
-            Station.objects.get_or_create(
+            station, _ = Station.objects.get_or_create(
                 name=name, defaults={"location_id": location_id, "printer_host": host, "printer_port": port}
             )
+            if not station.scale_host:  # stations seeded before they had a scale get make run's
+                station.scale_host, station.scale_port = scale_host, scale_port
+                station.save(update_fields=["scale_host", "scale_port"])
         for name, length, width, height, empty_weight in BOXES:
             BoxPreset.objects.get_or_create(
                 name=name,
