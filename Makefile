@@ -7,6 +7,7 @@ export SANDBOX_SEED ?= 40
 export WEB_ADDR ?= 127.0.0.1:8000
 export PRINTER_ADDR ?= 127.0.0.1:9100
 export SCALE_ADDR ?= 127.0.0.1:4001
+export DOCUMENT_PRINTER_ADDR ?= 127.0.0.1:8631
 export PACKBENCH_VAR_DIR ?= $(CURDIR)/var
 # The station talks to its own sandbox wherever SANDBOX_ADDR puts it.
 run: export AMAZON_ENDPOINT ?= http://$(SANDBOX_ADDR)
@@ -25,7 +26,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
 run: install
-	mkdir -p "$(PACKBENCH_VAR_DIR)/printed"
+	mkdir -p "$(PACKBENCH_VAR_DIR)/printed" "$(PACKBENCH_VAR_DIR)/documents-printed"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_station

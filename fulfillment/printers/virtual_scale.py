@@ -58,10 +58,11 @@ class VirtualScale(socketserver.ThreadingTCPServer):
         host, port = self.server_address[:2]
         return f"{host}:{port}"
 
-    def place(self, value, unit: str = "kg") -> None:
+    def place(self, value, unit: str = "kg", *, settled: bool = False) -> None:
         """Something (else) now lies on the scale: it moves, then settles on `value` `unit`."""
         with self._lock:
-            self._value, self._unit, self._placed_at = Decimal(str(value)), unit.lower(), time.monotonic()
+            self._value, self._unit = Decimal(str(value)), unit.lower()
+            self._placed_at = 0.0 if settled else time.monotonic()
 
     def _read_weight_file(self) -> None:
         if not self.weight_file:
@@ -73,14 +74,14 @@ class VirtualScale(socketserver.ThreadingTCPServer):
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp == self._file_stamp:
             return
-        self._file_stamp = stamp
+        first, self._file_stamp = self._file_stamp is None, stamp
         words = self.weight_file.read_text().split()
         try:
             value = Decimal(words[0])
         except (IndexError, InvalidOperation):
             logger.warning("Virtual scale: %s holds no weight (write e.g. '0.42 kg').", self.weight_file)
             return
-        self.place(value, words[1] if len(words) > 1 else "kg")
+        self.place(value, words[1] if len(words) > 1 else "kg", settled=first)  # at start it lies still
 
     def answer(self, command: str) -> str:
         self.requests += 1

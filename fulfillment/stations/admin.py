@@ -20,6 +20,6 @@ class StationAdmin(admin.ModelAdmin):
     )
 
 
-admin.site.register(BoxPreset, list_display=("name", "length", "width", "height", "dimension_unit"))
+admin.site.register(BoxPreset, list_display=("name", "length", "width", "height", "dimension_unit", "barcode"))
 admin.site.register(SkuBarcode, list_display=("barcode", "merchant_sku"), search_fields=("barcode", "merchant_sku"))
 admin.site.register(CatalogueItem, list_display=("merchant_sku", "unit_weight_grams"), search_fields=("merchant_sku",))

@@ -81,9 +81,13 @@ class BoxPreset(models.Model):
     dimension_unit = models.CharField(max_length=2, choices=DimensionUnit.choices, default=DimensionUnit.CM)
     empty_weight = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal(0))
     weight_unit = models.CharField(max_length=2, choices=WeightUnit.choices, default=WeightUnit.GRAMS)
+    # Scanned at a scan-to-pack station to name the open carton's box; empty: the command sheet prints PB:BOX:<id>.
+    barcode = models.CharField(max_length=64, blank=True, help_text="The barcode on the shelf label of this box.")
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["barcode"], condition=~models.Q(barcode=""),
+                                               name="boxpreset_barcode_unique")]
 
     def __str__(self):
         return f"{self.name} ({self.length}×{self.width}×{self.height} {self.dimension_unit})"

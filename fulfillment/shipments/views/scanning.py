@@ -1,9 +1,18 @@
-"""The station's devices on the shipment page: the live scale beside the open carton's weight."""
+"""Scan to pack and the station's devices on the shipment page: every scan (items, serials, boxes,
+command barcodes), the command sheet, the live scale beside the open carton's weight, and printing a
+document at the station's printer."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from .. import weighing
-from .base import station_view
+from fulfillment.documents.models import Document
+from fulfillment.stations.models import BoxPreset
+
+from .. import services, weighing, workflow
+from ..services import scanpack
+from .base import _error, _render_body, station_view
 
 DEVICES_PAGE = "shipments/devices.html"
 
@@ -30,3 +39,49 @@ def scale_reading(request, station, shipment):
         "unit_target": request.GET.get("unit_for", ""),
     }
     return render(request, f"{DEVICES_PAGE}#scale_reading", context)
+
+
+@require_POST
+@station_view
+def print_document(request, station, shipment, document_id):
+    """One document to the station's printer: an invoice or packing slip to the document printer, a
+    label to the Zebra. The page says where it went, or what to check."""
+    from fulfillment.printers.ipp import DocumentPrinterError
+    from fulfillment.printers.zebra import PrinterError
+
+    document = get_object_or_404(Document, pk=document_id, shipment=shipment)
+    try:
+        services.print_document(document, station=station, user=request.user)
+    except (DocumentPrinterError, PrinterError, workflow.ShipmentError) as exc:
+        flash = _error(f"{document.get_kind_display()} not printed: {exc.packer_message}")
+    else:
+        where = "document printer" if document.kind != Document.Kind.LABEL else "label printer"
+        flash = {"level": "ok", "text": f"{document.get_kind_display()} sent to {station.name}'s {where}."}
+    if not request.htmx:
+        getattr(messages, "error" if flash["level"] == "error" else "success")(request, flash["text"])
+        return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+    return _render_body(request, station, shipment, flash=flash)
+
+
+@require_POST
+@station_view
+def scan(request, station, shipment):
+    """One scan at a scan-to-pack station (`scanpack.handle_scan`); the shipment body comes back with
+    what the scan did, and the cursor back in the scan box."""
+    result = scanpack.handle_scan(shipment, request.POST.get("code", ""), station=station, user=request.user)
+    if not request.htmx:
+        getattr(messages, "error" if result.level == "error" else "success")(request, result.message)
+        return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+    return _render_body(request, station, shipment, flash=result.flash)
+
+
+@station_view
+def command_sheet(request, station):
+    """The printable sheet of command and box barcodes (PDF)."""
+    from fulfillment.documents.command_sheet import command_sheet_pdf
+
+    commands = [(code, name, help_text) for code, (name, help_text) in scanpack.COMMANDS.items()]
+    boxes = [(scanpack.box_code(box), str(box)) for box in BoxPreset.objects.all()]
+    response = HttpResponse(command_sheet_pdf(commands, boxes, station=station.name), content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="packbench-command-sheet.pdf"'
+    return response

@@ -29,7 +29,8 @@ class Command(BaseCommand):
     help = "Create the sandbox stations and box presets if they do not exist yet."
 
     def handle(self, *args, **options):
-        scale_host, scale_port = _address("SCALE_ADDR", "127.0.0.1:4001")  # make run's virtual scale
+        scale_host, scale_port = _address("SCALE_ADDR", "127.0.0.1:4001")  # make run's virtual devices
+        documents_host, documents_port = _address("DOCUMENT_PRINTER_ADDR", "127.0.0.1:8631")
         for name, location_id, host, port in SANDBOX_STATIONS:
             station, _ = Station.objects.get_or_create(
                 name=name, defaults={"location_id": location_id, "printer_host": host, "printer_port": port}
@@ -37,6 +38,9 @@ class Command(BaseCommand):
             if not station.scale_host:  # stations seeded before they had a scale get make run's
                 station.scale_host, station.scale_port = scale_host, scale_port
                 station.save(update_fields=["scale_host", "scale_port"])
+            if not station.document_printer_url:
+                station.document_printer_url = f"ipp://{documents_host}:{documents_port}/ipp/print"
+                station.save(update_fields=["document_printer_url"])
         for name, length, width, height, empty_weight in BOXES:
             BoxPreset.objects.get_or_create(
                 name=name,
