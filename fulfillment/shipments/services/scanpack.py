@@ -349,4 +349,6 @@ def summary(shipment) -> dict:
                       for line_id, n in carton["units"].items() if line_id in lines],
         })
     awaiting = lines.get(state["awaiting"]) if state["awaiting"] else None
-    return {"cartons": shown, "awaiting": awaiting, "remaining": sum(_remaining(shipment, state).values())}
+    packing = shipment.status in (Status.ACCEPTED, Status.CONFIRMED) and not shipment.packages.exists()
+    return {"cartons": shown if packing else [], "awaiting": awaiting, "packing": packing,
+            "remaining": sum(_remaining(shipment, state).values()) if packing else 0}
