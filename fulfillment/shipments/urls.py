@@ -24,6 +24,7 @@ urlpatterns = [
     path("<str:amazon_id>/labels/print/", views.print_all_labels, name="print_all_labels"),
     path("<str:amazon_id>/scale/", views.scale_reading, name="scale"),
     path("<str:amazon_id>/scan/", views.scan, name="scan"),
+    path("<str:amazon_id>/documents/<int:document_id>/preview/", views.label_preview, name="label_preview"),
     path("<str:amazon_id>/documents/<int:document_id>/print-here/", views.print_document, name="print_document"),
     path("<str:amazon_id>/pack-and-label/", views.pack_and_label, name="pack_and_label"),
     path("<str:amazon_id>/packing-slip/", views.packing_slip, name="packing_slip"),

@@ -2,10 +2,11 @@
 command barcodes), the command sheet, the live scale beside the open carton's weight, and printing a
 document at the station's printer."""
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
@@ -85,3 +86,23 @@ def command_sheet(request, station):
     response = HttpResponse(command_sheet_pdf(commands, boxes, station=station.name), content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="packbench-command-sheet.pdf"'
     return response
+
+
+@require_GET
+@csp_update({"script-src": ["'wasm-unsafe-eval'"]})  # the renderer is WebAssembly; only this page runs it
+@station_view
+def label_preview(request, station, shipment, document_id):
+    """A stored label drawn in the browser, without a printer: ZPL as it is, a PNG/PDF label as the ZPL
+    the Zebra gets."""
+    from fulfillment.documents.errors import DocumentError
+    from fulfillment.documents.zpl import label_to_zpl
+
+    document = get_object_or_404(Document, pk=document_id, shipment=shipment, kind=Document.Kind.LABEL)
+    try:
+        zpl = label_to_zpl(bytes(document.content), document.content_type)
+    except DocumentError as exc:
+        messages.error(request, exc.packer_message)
+        return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+    return render(request, "shipments/label_preview.html", {
+        "station": station, "shipment": shipment, "document": document, "converted": not document.is_zpl,
+        "zpl": zpl.decode("utf-8", "replace")})
