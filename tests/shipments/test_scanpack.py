@@ -118,3 +118,11 @@ def test_command_sheet_pdf(client, station):
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     for words in ("Pack & label", "New carton", "Mark shipped", "Reprint", "Skip", "Cancel", "PB:PACK", "Small box"):
         assert words in text
+    # For a human look (screenshots/): the sheet as printed, 1366 px wide.
+    import pypdfium2
+    from django.conf import settings
+
+    page = pypdfium2.PdfDocument(response.content)[0]
+    shots = settings.BASE_DIR / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page.render(scale=1366 / page.get_width()).to_pil().save(shots / "command-sheet-1366.png")
