@@ -101,3 +101,28 @@ def test_without_a_document_printer_the_browser_prints_and_a_dead_one_is_recorde
     with pytest.raises(DocumentPrinterUnreachable):
         services.print_document(invoice, station=station, user=None)
     assert shipment.events.filter(kind="PRINT_FAILED", message__startswith="Invoice not printed").exists()
+
+
+def test_print_invoice_is_one_press_at_the_station(devices, client):
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    from fulfillment.accounts import roles
+
+    station, _, docs = devices
+    user = User.objects.create_user("pat", password="x")
+    user.groups.add(Group.objects.get_or_create(name=roles.PACKER)[0])
+    client.force_login(user)  # the floor's only station
+    shipment = factories.shipment(status="INVOICE_GENERATED")
+    invoice = Document.objects.create(shipment=shipment, kind=Document.Kind.INVOICE, content=_png(),
+                                      original_format="PNG", content_type="image/png")
+    page = client.get(reverse("shipments:detail", args=[shipment.amazon_id])).content.decode()
+    assert 'data-action="PRINT_INVOICE" data-prints="printer"' in page  # no print dialog at this station
+    html = client.post(reverse("shipments:print_document", args=[shipment.amazon_id, invoice.pk]),
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert "Invoice sent to Bench P&#x27;s document printer." in html
+    assert len(list(docs.out_dir.glob("*.pdf"))) == 1
+    station.document_printer_url = ""
+    station.save()
+    page = client.get(reverse("shipments:detail", args=[shipment.amazon_id])).content.decode()
+    assert 'data-action="PRINT_INVOICE" data-prints="browser"' in page  # the fallback
