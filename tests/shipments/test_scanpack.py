@@ -90,6 +90,8 @@ def test_missing_units_skip_cancel_and_wrong_scans(station, scale):
                                   recommended_dimension_unit="CM", recommended_weight=Decimal(900),
                                   recommended_weight_unit="G")
     scale.place("0.9", "kg")
+    other = factories.shipment(lines=(("LID", 1),))
+    assert _scan(shipment, station, other.amazon_id)[0].open_shipment == other.amazon_id  # the next one, from here
     wrong, _, missing = _scan(shipment, station, "NOT-HERE", "MUG-BLUE", scanpack.PACK)
     assert wrong.level == "error" and "WRONG ITEM" in wrong.message
     assert missing.level == "error" and "Still to scan: MUG-BLUE × 1, LID × 1" in missing.message

@@ -50,6 +50,7 @@ class PackScan:
 
     level: str
     message: str
+    open_shipment: str = ""  # the scan named another shipment: open it
 
     @property
     def flash(self) -> dict:
@@ -104,6 +105,10 @@ def handle_scan(shipment, code: str, *, station, user) -> PackScan:
             return _box(shipment, box, state)
         if state["awaiting"]:
             return _serial(shipment, code, state)
+        if not _is_item(shipment, code):
+            other = selectors.find_shipment(code, location_id=station.location_id)
+            if other is not None and other.pk != shipment.pk:  # the next shipment, scanned from here
+                return PackScan("ok", f"Opening {other.amazon_id}.", open_shipment=other.amazon_id)
         return _item(shipment, code, state, user)
     except ShipmentError as exc:
         return PackScan("error", exc.packer_message)

@@ -6,7 +6,9 @@ from csp.decorators import csp_update
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
@@ -70,6 +72,9 @@ def scan(request, station, shipment):
     """One scan at a scan-to-pack station (`scanpack.handle_scan`); the shipment body comes back with
     what the scan did, and the cursor back in the scan box."""
     result = scanpack.handle_scan(shipment, request.POST.get("code", ""), station=station, user=request.user)
+    if result.open_shipment:
+        url = reverse("shipments:detail", args=[result.open_shipment])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if not request.htmx:
         getattr(messages, "error" if result.level == "error" else "success")(request, result.message)
         return redirect("shipments:detail", amazon_id=shipment.amazon_id)
