@@ -50,6 +50,7 @@ def test_a_simple_shipment_item_then_pack_and_label(station, scale):
     item, pack = _scan(shipment, station, "MUG-BLUE", scanpack.PACK)
     assert item.level == "ok" and "Carton 1: MUG-BLUE" in item.message
     assert pack.level == "ok", pack.message
+    assert _scan(shipment, station, scanpack.PACK)[0].message.startswith("Pack & label is already on its way")
     step = ShipmentStep.objects.get(shipment=shipment, kind="CONFIRM")
     assert step.payload["chain"] == services.PACK_AND_LABEL and step.payload["station"] == station.pk
     assert step.payload["packages"] == [{"length": "21", "width": "16", "height": "9", "dimension_unit": "CM",

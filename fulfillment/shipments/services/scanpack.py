@@ -6,8 +6,8 @@ is that unit's serial. A box preset's barcode names the open carton's box. Comma
 printable command sheet) do the rest: Pack & label, New carton, Mark shipped, Reprint, Skip, Cancel.
 Each carton's weight is the scale's stable reading when it is closed (New carton, Pack & label).
 
-The cartons being filled live in the cache (keyed by shipment) until Pack & label stores them as
-packages; nothing goes to Amazon before that.
+The cartons being filled live in the cache (keyed by shipment); Pack & label sends them through the
+chain, which stores them as packages; nothing goes to Amazon before that.
 """
 
 from __future__ import annotations
@@ -285,6 +285,8 @@ def _close_carton(shipment, state, *, station, opening: bool) -> PackScan | None
 def _pack(shipment, state, *, station, user) -> PackScan:
     if shipment.status not in (Status.ACCEPTED, Status.CONFIRMED) or shipment.packages.exists():
         return PackScan("error", "This shipment's packages are already with Amazon: follow the next step on screen.")
+    if shipment.steps.filter(status__in=ShipmentStep.OPEN_STATES).exclude(kind=ShipmentStep.Kind.REFRESH).exists():
+        return PackScan("warn", "Pack & label is already on its way: wait for it on screen.")
     remaining = _remaining(shipment, state)
     if remaining:
         lines = _lines(shipment)
@@ -298,7 +300,8 @@ def _pack(shipment, state, *, station, user) -> PackScan:
         start_scanned_pack_and_label(shipment, packages, user, station=station)
     except workflow.PackageValidationError as exc:
         return PackScan("error", "Amazon would not take these cartons: " + " ".join(exc.problems))
-    forget(shipment)
+    # The cartons stay until Amazon has the packages: if the chain stops before that (a failed confirm),
+    # Pack & label scanned again sends the same cartons, the items need no second scan.
     count = len(packages)
     return PackScan("ok", f"Pack & label started for {count} carton{'s' if count != 1 else ''}: labels and "
                           "documents print at this station.")
