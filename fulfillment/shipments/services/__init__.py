@@ -3,6 +3,7 @@
     events ← sync, documents, steps, printing, scanning
     sync ← progress (a step's success moves the status, as the step registry says)
     steps ← packages ← chain (with printing) ← runner
+    chain, scanning, printing ← scanpack (scan to pack: cartons, serials, command barcodes)
     sync, documents, packages, progress ← handlers ← runner (with leases) ← tasks
 
 `steps` queues the Celery task by name, so nothing here imports `tasks`.

@@ -20,6 +20,7 @@ from .base import _error, _render_body, station_view
 DEVICES_PAGE = "shipments/devices.html"
 
 
+@require_GET
 @station_view
 def scale_reading(request, station, shipment):
     """The scale's weight now, polled by the open carton's weight box (`?for=<input id>`). With the
@@ -81,6 +82,7 @@ def scan(request, station, shipment):
     return _render_body(request, station, shipment, flash=result.flash)
 
 
+@require_GET
 @station_view
 def command_sheet(request, station):
     """The printable sheet of command and box barcodes (PDF)."""
