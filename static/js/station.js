@@ -11,7 +11,8 @@
     var target = (root || document).querySelector("[data-scan-focus]");
     if (target && document.activeElement !== target && !isTyping()) {
       target.focus();
-      if (target.select) target.select();
+      // Selected as drawn (the next scan replaces it), never once a scanner has begun typing into it.
+      if (target.select && target.value === target.defaultValue) target.select();
     }
   }
   // Never steal focus from a field the packer is filling in (polling swaps happen under them).
@@ -168,7 +169,8 @@
     var lost = !active || active === document.body || !document.contains(active);
     if (target && event.target.contains && event.target.contains(target) && (lost || !isTyping())) {
       target.focus();
-      if (target.select) target.select();
+      // Selected as drawn (the next scan replaces it), never once a scanner has begun typing into it.
+      if (target.select && target.value === target.defaultValue) target.select();
     } else if (lost) {
       focusScanTarget(document);
     }
@@ -216,4 +218,25 @@ document.addEventListener("click", function (event) {
     });
   }
   document.addEventListener("htmx:afterSettle", function (event) { follow(event.target); });
+})();
+
+// A scan being typed into the scan-to-pack box when another request redraws the shipment (a step
+// finished, the page refreshed) is carried into the new box, so no character of it is lost.
+(function () {
+  var carried = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = document.getElementById("pack-scan");
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (box && box.value && !(box.form && source && box.form.contains(source))) carried = box.value;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (carried === null) return;
+    var box = document.getElementById("pack-scan");
+    if (box && !box.value) {
+      box.value = carried;
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);  // the scanner types on at the end
+    }
+    carried = null;
+  });
 })();
