@@ -114,6 +114,7 @@ RULES = {
     "shipments:label_preview": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),
     "shipments:print_document": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
     "stations:devices": (lambda f: {}, {GET: STATION_SCREEN}),
+    "shipments:supervisor_label_preview": (lambda f: {"document_id": f.label.pk}, {GET: SUPERVISING}),
     "claims:heartbeat": (lambda f: {"pk": f.held.pk}, {GET: EVERYONE}),
     "claims:release": (lambda f: {"pk": f.held.pk}, {POST: SUPERVISING}),  # a packer only lets go of their own
     "supervision:board": (lambda f: {}, {GET: SUPERVISING}),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("open/", views.open_shipment, name="open"),
     path("sync/", views.sync, name="sync"),
     path("commands/sheet.pdf", views.command_sheet, name="command_sheet"),
+    path("labels/<int:document_id>/preview/", views.supervisor_label_preview, name="supervisor_label_preview"),
     path("<str:amazon_id>/", views.detail, name="detail"),
     path("<str:amazon_id>/body/", views.body, name="body"),
     path("<str:amazon_id>/header/", views.header, name="header"),

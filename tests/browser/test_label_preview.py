@@ -2,6 +2,7 @@
 (WebAssembly allowed on the preview page only), for a packer and a supervisor."""
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from fulfillment.accounts import roles
@@ -36,9 +37,12 @@ def test_a_zpl_label_is_drawn_without_a_printer(strict_page, live_server):
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     for user in (make_packer(), make_user("sam", roles.SUPERVISOR)):
         sign_in_at_station(page, live_server, user, "Bench Z")
-        page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
-        assert not page.locator("script[src*='zpl-renderer']").count()  # the station page never loads it
-        page.locator("[data-action=PREVIEW_LABEL]").click()
+        if user.username == "packer":
+            page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
+        else:  # a supervisor, from the shipment's history
+            page.goto(live_server.url + reverse("supervision:history", args=[shipment.amazon_id]))
+        assert not page.locator("script[src*='zpl-renderer']").count()  # no other page loads it
+        page.locator("[data-action=PREVIEW_LABEL]").first.click()
         preview = page.locator("[data-zpl-preview]")
         expect(preview).to_have_attribute("data-preview-state", "done", timeout=30_000)
         image = page.locator("[data-zpl-image]")

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from fulfillment.accounts.roles import ADMIN, SUPERVISOR, role_required
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
 
@@ -97,21 +98,38 @@ def command_sheet(request, station):
     return response
 
 
+WASM = {"script-src": ["'wasm-unsafe-eval'"]}  # the renderer is WebAssembly; only the preview page runs it
+
+
 @require_GET
-@csp_update({"script-src": ["'wasm-unsafe-eval'"]})  # the renderer is WebAssembly; only this page runs it
+@csp_update(WASM)
 @station_view
 def label_preview(request, station, shipment, document_id):
-    """A stored label drawn in the browser, without a printer: ZPL as it is, a PNG/PDF label as the ZPL
-    the Zebra gets."""
+    """A stored label drawn in the browser, without a printer, from the station's shipment page."""
+    document = get_object_or_404(Document, pk=document_id, shipment=shipment, kind=Document.Kind.LABEL)
+    return _label_preview(request, document, back=reverse("shipments:detail", args=[shipment.amazon_id]))
+
+
+@require_GET
+@csp_update(WASM)
+@role_required(SUPERVISOR, ADMIN)
+def supervisor_label_preview(request, document_id):
+    """Any stored label, for a supervisor (from a shipment's history, whatever the station)."""
+    document = get_object_or_404(Document.objects.select_related("shipment", "package"), pk=document_id,
+                                 kind=Document.Kind.LABEL)
+    return _label_preview(request, document, back=reverse("supervision:history", args=[document.shipment.amazon_id]))
+
+
+def _label_preview(request, document, *, back):
+    """ZPL as it is, a PNG/PDF label as the ZPL the Zebra gets."""
     from fulfillment.documents.errors import DocumentError
     from fulfillment.documents.zpl import label_to_zpl
 
-    document = get_object_or_404(Document, pk=document_id, shipment=shipment, kind=Document.Kind.LABEL)
     try:
         zpl = label_to_zpl(bytes(document.content), document.content_type)
     except DocumentError as exc:
         messages.error(request, exc.packer_message)
-        return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+        return redirect(back)
     return render(request, "shipments/label_preview.html", {
-        "station": station, "shipment": shipment, "document": document, "converted": not document.is_zpl,
+        "shipment": document.shipment, "document": document, "converted": not document.is_zpl, "back": back,
         "zpl": zpl.decode("utf-8", "replace")})
