@@ -90,6 +90,12 @@ def box_code(preset: BoxPreset) -> str:
     return preset.barcode or f"{BOX_PREFIX}{preset.pk}"
 
 
+def box_words(preset: BoxPreset) -> str:
+    """"Small box · 20×15×10 cm", as the packer reads it."""
+    sides = "×".join(f"{side.normalize():f}" for side in (preset.length, preset.width, preset.height))
+    return f"{preset.name} · {sides} {preset.dimension_unit.lower()}"
+
+
 def handle_scan(shipment, code: str, *, station, user) -> PackScan:
     """Do what one scan says. Never raises for a packer's mistake: the answer says what to do."""
     code = (code or "").strip()
@@ -173,7 +179,7 @@ def _serial(shipment, code, state) -> PackScan:
 def _box(shipment, box, state) -> PackScan:
     state["cartons"][-1]["box"] = box.pk
     _save(shipment, state)
-    return PackScan("ok", f"Carton {len(state['cartons'])}: {box}.")
+    return PackScan("ok", f"Carton {len(state['cartons'])}: {box_words(box)}.")
 
 
 # --- Commands -------------------------------------------------------------------------------------

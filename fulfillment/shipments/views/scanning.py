@@ -90,9 +90,7 @@ def command_sheet(request, station):
     from fulfillment.documents.command_sheet import command_sheet_pdf
 
     commands = [(code, name, help_text) for code, (name, help_text) in scanpack.COMMANDS.items()]
-    boxes = [(scanpack.box_code(box), f"{box.name} · {box.length.normalize():f}×{box.width.normalize():f}×"
-                                      f"{box.height.normalize():f} {box.dimension_unit.lower()}")
-             for box in BoxPreset.objects.all()]
+    boxes = [(scanpack.box_code(box), scanpack.box_words(box)) for box in BoxPreset.objects.all()]
     response = HttpResponse(command_sheet_pdf(commands, boxes, station=station.name), content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="packbench-command-sheet.pdf"'
     return response

@@ -8,10 +8,7 @@ from django.core.management.base import BaseCommand
 from fulfillment.stations.models import BoxPreset, Station
 
 # The local sandbox seeds its shipments at these locations (fulfillment.sandbox.seed).
-SANDBOX_STATIONS = (
-    ("Station 1", "SANDBOX-LOC-1", "127.0.0.1", 9100),
-    ("Station 2", "SANDBOX-LOC-2", "127.0.0.1", 9100),
-)
+SANDBOX_STATIONS = (("Station 1", "SANDBOX-LOC-1"), ("Station 2", "SANDBOX-LOC-2"))
 BOXES = (
     ("Small box", "20", "15", "10", "60"),
     ("Medium box", "30", "25", "15", "120"),
@@ -29,9 +26,10 @@ class Command(BaseCommand):
     help = "Create the sandbox stations and box presets if they do not exist yet."
 
     def handle(self, *args, **options):
-        scale_host, scale_port = _address("SCALE_ADDR", "127.0.0.1:4001")  # make run's virtual devices
+        host, port = _address("PRINTER_ADDR", "127.0.0.1:9100")  # make run's virtual devices
+        scale_host, scale_port = _address("SCALE_ADDR", "127.0.0.1:4001")
         documents_host, documents_port = _address("DOCUMENT_PRINTER_ADDR", "127.0.0.1:8631")
-        for name, location_id, host, port in SANDBOX_STATIONS:
+        for name, location_id in SANDBOX_STATIONS:
             station, _ = Station.objects.get_or_create(
                 name=name, defaults={"location_id": location_id, "printer_host": host, "printer_port": port}
             )
