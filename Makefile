@@ -48,8 +48,8 @@ test: system-packages install-test
 # told the one command to run, before anything else happens.
 CHROMIUM ?= /usr/bin/chromium
 # cups-ipp-utils: ippeveprinter, the real IPP printer the document-printer tests print to (its DNS-SD
-# wants a D-Bus: the tests start a private dbus-daemon).
-DEBIAN_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core cups-ipp-utils dbus-daemon
+# wants a D-Bus: the tests start a private session bus, dbus-daemon with its session config).
+DEBIAN_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core cups-ipp-utils dbus-daemon dbus-session-bus-common
 
 system-packages:
 	@missing=""; \
