@@ -126,3 +126,28 @@ def test_print_invoice_is_one_press_at_the_station(devices, client):
     station.save()
     page = client.get(reverse("shipments:detail", args=[shipment.amazon_id])).content.decode()
     assert 'data-action="PRINT_INVOICE" data-prints="browser"' in page  # the fallback
+
+
+def test_pack_and_label_prints_label_and_invoice_and_says_which_did_not(devices):
+    from fulfillment.shipments.services.chain import _print_chain_labels
+
+    station, zebra, docs = devices
+    shipment = factories.shipment(status="SHIPLABEL_GENERATED")
+    package = factories.package(shipment)
+    Document.objects.create(shipment=shipment, package=package, kind=Document.Kind.LABEL, content=_png(),
+                            original_format="PNG", content_type="image/png")
+    Document.objects.create(shipment=shipment, kind=Document.Kind.INVOICE, content=_png(), original_format="PNG",
+                            content_type="image/png")
+    _print_chain_labels(shipment, station.pk, None)
+    ended = shipment.events.get(data__chain_ended=True)
+    assert ended.message == "Pack & label done: 1 label printed on Bench P's printer, invoice on its document printer."
+    assert ended.data["done"] and len(list(zebra.out_dir.glob("*.zpl"))) == 1 and len(list(docs.out_dir.glob("*.pdf"))) == 1
+    ended.delete()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        station.document_printer_url = f"ipp://127.0.0.1:{probe.getsockname()[1]}/ipp/print"
+    station.save()
+    _print_chain_labels(shipment, station.pk, None)
+    ended = shipment.events.get(data__chain_ended=True)
+    assert ended.message.startswith("Pack & label done: labels printed, but not every document. Invoice: The document")
+    assert not ended.data["done"] and len(list(zebra.out_dir.glob("*.zpl"))) == 2

@@ -129,14 +129,17 @@ def _print_chain_labels(shipment: Shipment, station_id, user) -> None:
                 print_label(document, station=station, user=user)
             except (PrinterError, ShipmentError) as exc:
                 problems.append(exc.packer_message)
-    papers = [d for d in documents if d.kind != Document.Kind.LABEL and prints_silently(d, station)]
+    papers, paper_problems = [d for d in documents if d.kind != Document.Kind.LABEL and prints_silently(d, station)], []
     for document in papers:
         try:
             print_document(document, station=station, user=user)
         except (DocumentPrinterError, ShipmentError) as exc:
-            problems.append(exc.packer_message)
+            paper_problems.append(f"{document.get_kind_display()}: {exc.packer_message}")
     if problems:
-        message = "Pack & label: labels stored but not printed. " + " ".join(dict.fromkeys(problems))
+        message = "Pack & label: labels stored but not printed. " + " ".join(dict.fromkeys(problems + paper_problems))
+    elif paper_problems:  # the labels are on: the packer can ship, and print the paper again from Documents
+        message = ("Pack & label done: labels printed, but not every document. " + " ".join(paper_problems)
+                   + " Print it again from Documents.")
     elif browser:
         message = "Pack & label done: labels stored; they print from the shipment page."
     else:
@@ -144,7 +147,7 @@ def _print_chain_labels(shipment: Shipment, station_id, user) -> None:
         message = f"Pack & label done: {len(labels)} label{'s' if len(labels) != 1 else ''} printed{where}"
         message += f", {' and '.join(d.get_kind_display().lower() for d in papers)} on its document printer." \
             if papers else "."
-    end_chain(shipment, user, message, done=not problems, browser_labels=browser)
+    end_chain(shipment, user, message, done=not (problems or paper_problems), browser_labels=browser)
 
 
 def end_chain(shipment: Shipment, user, message: str, *, done: bool = False, browser_labels=()) -> None:
