@@ -66,3 +66,20 @@ def test_live_scale_fills_the_weight_and_warns_when_far_off(page, live_server, s
     page.locator("[data-action=PACK_AND_LABEL]").click()
     expect(page.locator("[data-fast-path=running]")).to_be_visible()
     assert ShipmentStep.objects.get(shipment=shipment, kind="CONFIRM").payload["package"]["weight"] == "355"
+
+
+def test_a_weight_to_fix_has_the_cursor_at_a_scanning_station(page, live_server, scale):
+    host, port = scale.server_address[:2]
+    Station.objects.create(name="Scale bench", location_id="LOC", scale_host=host, scale_port=port)
+    shipment = factories.shipment(Programme.EASY_SHIP, recommended_length=Decimal(21), recommended_width=Decimal(16),
+                                  recommended_height=Decimal(9), recommended_dimension_unit="CM",
+                                  recommended_weight=Decimal(350), recommended_weight_unit="G",
+                                  lines=(("MUG-BLUE", 1),), units_count=1)
+    sign_in_at_station(page, live_server, make_packer(), "Scale bench")
+    page.goto(f"{live_server.url}/shipments/{shipment.amazon_id}/")
+    expect(page.locator("#pack-scan")).to_be_focused()  # scans go to the scan box
+    page.locator("#fp-weight").fill("4")
+    page.locator("#fp-weight_unit").select_option("G")
+    page.locator("[data-action=PACK_AND_LABEL]").click()
+    expect(page.locator("[data-field=weight] .errorlist")).to_be_visible()
+    expect(page.locator("#fp-weight")).to_be_focused()
