@@ -6,6 +6,8 @@ export SANDBOX_ADDR ?= 127.0.0.1:8001
 export SANDBOX_SEED ?= 40
 export WEB_ADDR ?= 127.0.0.1:8000
 export PRINTER_ADDR ?= 127.0.0.1:9100
+export SCALE_ADDR ?= 127.0.0.1:4001
+export DOCUMENT_PRINTER_ADDR ?= 127.0.0.1:8631
 export PACKBENCH_VAR_DIR ?= $(CURDIR)/var
 # The station talks to its own sandbox wherever SANDBOX_ADDR puts it.
 run: export AMAZON_ENDPOINT ?= http://$(SANDBOX_ADDR)
@@ -24,7 +26,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 
 run: install
-	mkdir -p "$(PACKBENCH_VAR_DIR)/printed"
+	mkdir -p "$(PACKBENCH_VAR_DIR)/printed" "$(PACKBENCH_VAR_DIR)/documents-printed"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_station
@@ -46,7 +48,9 @@ test: system-packages install-test
 # downloads are blocked), Pango and a font for WeasyPrint. As root they are installed; anyone else is
 # told the one command to run, before anything else happens.
 CHROMIUM ?= /usr/bin/chromium
-DEBIAN_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# cups-ipp-utils: ippeveprinter, the real IPP printer the document-printer tests print to (its DNS-SD
+# wants a D-Bus: the tests start a private session bus, dbus-daemon with its session config).
+DEBIAN_LIBRARIES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core cups-ipp-utils dbus-daemon dbus-session-bus-common
 
 system-packages:
 	@missing=""; \

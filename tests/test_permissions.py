@@ -108,6 +108,13 @@ RULES = {
     "shipments:packing_slip": (_shipment, {POST: PACKING_ACTION}),
     "shipments:print_label": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
     "shipments:label_printed": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
+    "shipments:scale": (_shipment, {GET: STATION_SCREEN}),
+    "shipments:scan": (_shipment, {POST: PACKING_ACTION}),
+    "shipments:command_sheet": (lambda f: {}, {GET: STATION_SCREEN}),
+    "shipments:label_preview": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),
+    "shipments:print_document": (lambda f: _shipment(f, document_id=f.label.pk), {POST: PACKING_ACTION}),
+    "stations:devices": (lambda f: {}, {GET: STATION_SCREEN}),
+    "shipments:supervisor_label_preview": (lambda f: {"document_id": f.label.pk}, {GET: SUPERVISING}),
     "claims:heartbeat": (lambda f: {"pk": f.held.pk}, {GET: EVERYONE}),
     "claims:release": (lambda f: {"pk": f.held.pk}, {POST: SUPERVISING}),  # a packer only lets go of their own
     "supervision:board": (lambda f: {}, {GET: SUPERVISING}),

@@ -354,7 +354,8 @@ def _recommended_box(shipment) -> dict:
         "length": plain(shipment.recommended_length), "width": plain(shipment.recommended_width),
         "height": plain(shipment.recommended_height),
         "dimension_unit": shipment.recommended_dimension_unit or DimensionUnit.CM,
-        "weight": plain(shipment.recommended_weight), "weight_unit": shipment.recommended_weight_unit or WeightUnit.G,
+        # Amazon's recommended weight is a hint beside the box (weighing.amazon_hint), never the value sent.
+        "weight_unit": shipment.recommended_weight_unit or WeightUnit.G,
     }
 
 

@@ -17,6 +17,14 @@ class Station(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", help_text="Shown for pickup windows and ship-by times.")
     printer_host = models.CharField(max_length=255, blank=True, help_text="Zebra printer for ZPL labels (raw TCP).")
     printer_port = models.PositiveIntegerField(default=9100)
+    # The station's other devices; empty = none (weights typed, documents printed from the browser).
+    scale_host = models.CharField(max_length=255, blank=True,
+                                  help_text="Network scale speaking MT-SICS over TCP (Mettler-Toledo and compatibles).")
+    scale_port = models.PositiveIntegerField(default=4001)
+    document_printer_url = models.CharField(
+        max_length=500, blank=True,
+        help_text="IPP printer for invoices and packing slips, e.g. ipp://192.168.1.20/ipp/print.",
+    )
     # A location belongs to one seller: its stations name the account Packbench reaches Amazon with.
     seller_account = models.ForeignKey(
         "accounts.SellerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="stations",
@@ -73,9 +81,13 @@ class BoxPreset(models.Model):
     dimension_unit = models.CharField(max_length=2, choices=DimensionUnit.choices, default=DimensionUnit.CM)
     empty_weight = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal(0))
     weight_unit = models.CharField(max_length=2, choices=WeightUnit.choices, default=WeightUnit.GRAMS)
+    # Scanned at a scan-to-pack station to name the open carton's box; empty: the command sheet prints PB:BOX:<id>.
+    barcode = models.CharField(max_length=64, blank=True, help_text="The barcode on the shelf label of this box.")
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["barcode"], condition=~models.Q(barcode=""),
+                                               name="boxpreset_barcode_unique")]
 
     def __str__(self):
         return f"{self.name} ({self.length}×{self.width}×{self.height} {self.dimension_unit})"
@@ -89,3 +101,16 @@ class SkuBarcode(models.Model):
 
     def __str__(self):
         return f"{self.barcode} → {self.merchant_sku}"
+
+
+class CatalogueItem(models.Model):
+    """What one unit of a merchant SKU weighs: the scale's reading is checked against it."""
+
+    merchant_sku = models.CharField(max_length=128, unique=True)
+    unit_weight_grams = models.DecimalField(max_digits=9, decimal_places=1, validators=[MinValueValidator(Decimal(0))])
+
+    class Meta:
+        ordering = ["merchant_sku"]
+
+    def __str__(self):
+        return f"{self.merchant_sku}: {self.unit_weight_grams} g"

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -23,3 +24,19 @@ def set_station(request, pk):
     target = request.POST.get("next") or ""
     safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure())
     return redirect(target if target and safe else "home")
+
+
+def devices(request):
+    """The station's devices: connected or not, what each says now, its last job, what to check.
+    HTMX polls the panel (`?panel=1`) every few seconds."""
+    from fulfillment.accounts.roles import ADMIN, PACKER, SUPERVISOR, has_role
+
+    from .devices import station_devices
+
+    if not has_role(request.user, PACKER, SUPERVISOR, ADMIN):
+        raise PermissionDenied
+    if request.station is None:
+        return redirect("stations:choose")
+    context = {"station": request.station, "devices": station_devices(request.station)}
+    template = "stations/devices.html#panel" if request.htmx else "stations/devices.html"
+    return render(request, template, context)

@@ -11,7 +11,8 @@
     var target = (root || document).querySelector("[data-scan-focus]");
     if (target && document.activeElement !== target && !isTyping()) {
       target.focus();
-      if (target.select) target.select();
+      // Selected as drawn (the next scan replaces it), never once a scanner has begun typing into it.
+      if (target.select && target.value === target.defaultValue) target.select();
     }
   }
   // Never steal focus from a field the packer is filling in (polling swaps happen under them).
@@ -168,7 +169,8 @@
     var lost = !active || active === document.body || !document.contains(active);
     if (target && event.target.contains && event.target.contains(target) && (lost || !isTyping())) {
       target.focus();
-      if (target.select) target.select();
+      // Selected as drawn (the next scan replaces it), never once a scanner has begun typing into it.
+      if (target.select && target.value === target.defaultValue) target.select();
     } else if (lost) {
       focusScanTarget(document);
     }
@@ -191,3 +193,50 @@ document.addEventListener("click", function (event) {
   var weight = scope.querySelector("[data-fill=weight]");
   if (weight) { weight.focus(); weight.select(); }
 });
+
+// The live scale: each reading (polled by [data-scale-box], views/scanning.py) is copied into the
+// open carton's weight box, marked stable or moving, until the packer types a weight there
+// themselves (or a USB scale in keyboard mode does): from then on the box keeps what was typed.
+(function () {
+  document.addEventListener("input", function (event) {
+    if (event.isTrusted && event.target.matches && event.target.matches("[data-fill=weight]")) {
+      event.target.setAttribute("data-weight-typed", "");
+      event.target.classList.remove("scale-moving", "scale-stable");
+    }
+  }, true);
+  function follow(root) {
+    root.querySelectorAll("[data-scale-for]").forEach(function (reading) {
+      var field = document.getElementById(reading.getAttribute("data-scale-for"));
+      if (!field || field.hasAttribute("data-weight-typed")) return;
+      field.value = reading.getAttribute("data-scale-weight");
+      var stable = reading.getAttribute("data-scale-stable") === "1";
+      field.classList.toggle("scale-stable", stable);
+      field.classList.toggle("scale-moving", !stable);
+      field.setAttribute("data-scale-state", stable ? "stable" : "moving");
+      var unit = document.getElementById(reading.getAttribute("data-scale-unit-for"));
+      if (unit) unit.value = reading.getAttribute("data-scale-unit");
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { follow(event.target); });
+})();
+
+// A scan being typed into the scan-to-pack box when another request redraws the shipment (a step
+// finished, the page refreshed) is carried into the new box, so no character of it is lost.
+(function () {
+  var carried = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var box = document.getElementById("pack-scan");
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (box && box.value && !(box.form && source && box.form.contains(source))) carried = box.value;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (carried === null) return;
+    var box = document.getElementById("pack-scan");
+    if (box && !box.value) {
+      box.value = carried;
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);  // the scanner types on at the end
+    }
+    carried = null;
+  });
+})();

@@ -167,8 +167,10 @@ def test_easy_ship_with_serial_numbers_from_accepted_to_shipped(packer_page, liv
     assert sandbox.state(shipment.amazon_id)["shipment"]["status"] == "SHIPPED"
 
 
-def test_self_ship_in_two_packages_with_a_pdf_label(packer_page, live_server, sandbox, shoot):
+def test_self_ship_in_two_packages_with_a_pdf_label(packer_page, live_server, sandbox, station, shoot):
+    """A station without a label printer: PDF labels print from the browser (the fallback)."""
     page = packer_page
+    Station.objects.filter(pk=station.pk).update(printer_host="")
     shipment = _add(sandbox, programme="self_ship", marketplace="US", skus=["LEGO-60337-CITY", "ASICS-GELCONT-42-NVY"],
                     units=[1, 2], label_format="PDF", ship_by_hours=-1)
     _open_by_scan(page, live_server, shipment.amazon_id)
@@ -250,10 +252,11 @@ def test_seller_flex_fast_path_pack_and_label(packer_page, live_server, sandbox,
 
 
 def test_easy_ship_png_label_through_pack_and_label_prints_from_the_browser(packer_page, live_server, sandbox,
-                                                                            print_spy, shoot):
-    """A PNG label (Amazon's third label format) cannot go to the Zebra as it is: Pack & label stores
-    it, the page prints it as a PDF page, and printing counts so the packer can mark it shipped."""
+                                                                            station, print_spy, shoot):
+    """At a station without a label printer, a PNG label (Amazon's third label format): Pack & label
+    stores it, the page prints it as a PDF page, and printing counts so the packer can mark it shipped."""
     page = packer_page
+    Station.objects.filter(pk=station.pk).update(printer_host="")
     shipment = _add(sandbox, programme="easy_ship", marketplace="IN", skus=["MILTON-THERMO-1000-SS"], units=1,
                     label_format="PNG")
     _open_by_scan(page, live_server, shipment.amazon_id)

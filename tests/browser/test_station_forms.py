@@ -58,7 +58,8 @@ def test_pack_and_label_keeps_every_weight_typed_and_says_what_is_wrong_with_it(
     made = _fast_path_shipment()
     page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
     weight = page.locator("#fp-weight")
-    expect(weight).to_have_value("578")
+    expect(weight).to_have_value("")  # Amazon's 578 g is only the hint beside it
+    expect(page.locator("[data-weight-hint]")).to_contain_text("Amazon suggests 578 g")
     for typed, said in (("4", "Weight must be at least 5 g (Amazon's minimum)."),
                         ("-3", "Weight must be at least 5 g (Amazon's minimum)."),
                         ("0", "Weight must be at least 5 g (Amazon's minimum)."),

@@ -7,7 +7,7 @@ import pytest
 from fulfillment.amazon.client import AmazonClient
 from fulfillment.documents.models import Document
 from fulfillment.shipments import services, workflow
-from fulfillment.shipments.models import Shipment, ShipmentEvent, ShipmentStep
+from fulfillment.shipments.models import Package, Shipment, ShipmentEvent, ShipmentStep
 from fulfillment.stations.models import Station
 from tests.shipments import factories
 
@@ -127,14 +127,25 @@ def test_an_unreachable_printer_ends_the_chain_with_the_printers_words(amazon, w
     assert workflow.next_action(Shipment.objects.get(pk=shipment.pk)).kind == "PRINT_LABELS"
 
 
-def test_pdf_labels_are_left_for_the_page_to_print(amazon, worker, packer, label_printer):
+def test_pdf_labels_go_to_the_zebra_as_zpl(amazon, worker, packer, label_printer):
     station = _station(label_printer)
     shipment = _new(amazon, programme="seller_flex", marketplace="IN", skus=["MILTON-THERMO-1000-SS"],
                     label_format="PDF")
     worker(lambda: services.start_pack_and_label(shipment, BOX, packer, station=station))
     progress = _chain(shipment)
+    assert progress.done and progress.browser_labels == ()
+    assert len(label_printer.jobs) == 1 and label_printer.jobs[0].startswith(b"^XA") and b"^GFA" in label_printer.jobs[0]
+    assert Package.objects.get(shipment=shipment).label_printed_at is not None
+
+
+def test_pdf_labels_are_left_for_the_page_to_print_without_a_label_printer(amazon, worker, packer):
+    station = Station.objects.create(name="Bench 3", location_id=LOCATION)
+    shipment = _new(amazon, programme="seller_flex", marketplace="IN", skus=["MILTON-THERMO-1000-SS"],
+                    label_format="PDF")
+    worker(lambda: services.start_pack_and_label(shipment, BOX, packer, station=station))
+    progress = _chain(shipment)
     label = Document.objects.get(shipment=shipment, kind="LABEL", superseded=False)
-    assert progress.done and progress.browser_labels == (label.pk,) and not label_printer.jobs
+    assert progress.done and progress.browser_labels == (label.pk,)
 
 
 def test_rejection_sends_each_lines_own_reason_to_amazon(amazon, worker, packer, monkeypatch):

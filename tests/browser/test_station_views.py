@@ -232,7 +232,8 @@ def test_fast_path_offers_pack_and_label_with_box_presets(packer):
     made = factories.shipment(recommended_length=21, recommended_width=16, recommended_height=9,
                               recommended_dimension_unit="CM", recommended_weight=350, recommended_weight_unit="G")
     html = packer.get(reverse("shipments:detail", args=[made.amazon_id])).content.decode()
-    assert "Pack &amp; label" in html and "Small box" in html and 'value="350"' in html
+    assert "Pack &amp; label" in html and "Small box" in html and 'value="21"' in html
+    assert 'value="350"' not in html  # Amazon's weight is a hint beside the box, never the value sent
     html = packer.post(reverse("shipments:pack_and_label", args=[made.amazon_id]),
                        {"fp-length": "20", "fp-width": "15", "fp-height": "10", "fp-dimension_unit": "CM",
                         "fp-weight": "360", "fp-weight_unit": "G"}, **HX).content.decode()
@@ -384,7 +385,7 @@ def test_a_stations_plausible_bounds_are_edited_in_the_admin(client, station):
     for name in ("min_package_side_cm", "max_package_side_cm", "max_package_weight_kg"):
         assert f'name="{name}"' in page
     form = {"name": station.name, "location_id": station.location_id, "timezone": station.timezone,
-            "printer_host": "", "printer_port": "9100", "seller_account": "", "min_package_side_cm": "2",
+            "printer_host": "", "printer_port": "9100", "scale_port": "4001", "seller_account": "", "min_package_side_cm": "2",
             "max_package_side_cm": "120", "max_package_weight_kg": "30"}
     assert client.post(url, form).status_code == 302
     station.refresh_from_db()

@@ -7,16 +7,20 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
+from fulfillment.printers.ipp import printer_state
+from fulfillment.printers.scale import read_weight
+
 pytestmark = [pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PROGRAMS = {"sandbox", "worker", "beat", "web", "printer"}
+PROGRAMS = {"sandbox", "worker", "beat", "web", "printer", "scale", "docprinter"}
 
 
 def _free_port() -> int:
@@ -29,7 +33,8 @@ class Station:
     def __init__(self, tmp_path: Path):
         var = tmp_path / "var"
         var.mkdir()
-        self.sandbox, self.web, self.printer = (f"127.0.0.1:{_free_port()}" for _ in range(3))
+        self.sandbox, self.web, self.printer, self.scale, self.docprinter = (
+            f"127.0.0.1:{_free_port()}" for _ in range(5))
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_", "DATABASE_", "AMAZON_"))},
             "PATH": f"{BIN}:{os.environ['PATH']}",
@@ -37,6 +42,7 @@ class Station:
             "PACKBENCH_VAR_DIR": str(var),
             "DATABASE_URL": f"sqlite:///{var / 'packbench.sqlite3'}",
             "SANDBOX_ADDR": self.sandbox, "SANDBOX_SEED": "40", "WEB_ADDR": self.web, "PRINTER_ADDR": self.printer,
+            "SCALE_ADDR": self.scale, "DOCUMENT_PRINTER_ADDR": self.docprinter,
             "AMAZON_ENDPOINT": f"http://{self.sandbox}",
             "AMAZON_LWA_TOKEN_URL": f"http://{self.sandbox}/auth/o2/token",
         }
@@ -105,6 +111,9 @@ def test_a_killed_process_of_the_embedded_station_comes_back(tmp_path):
         try:
             first = station.wait_running()
             assert _answers(f"http://{station.sandbox}/_sandbox/config") == 200
+            host, _, port = station.scale.rpartition(":")
+            assert read_weight(host, int(port), timeout=5).value == Decimal("0.420")  # the virtual scale answers
+            assert printer_state(f"ipp://{station.docprinter}/ipp/print").state == "idle"  # and the document printer
 
             # A worker and a web process die as a crash would kill them: no goodbye.
             for name in ("worker", "web"):

@@ -3,6 +3,7 @@
     events ← sync, documents, steps, printing, scanning
     sync ← progress (a step's success moves the status, as the step registry says)
     steps ← packages ← chain (with printing) ← runner
+    chain, scanning, printing ← scanpack (scan to pack: cartons, serials, command barcodes)
     sync, documents, packages, progress ← handlers ← runner (with leases) ← tasks
 
 `steps` queues the Celery task by name, so nothing here imports `tasks`.
@@ -28,7 +29,7 @@ from .chain import PACK_AND_LABEL, end_chain, start_pack_and_label
 from .documents import ensure_packing_slip, store_ship_labels
 from .events import record_event
 from .packages import choose_shipping_option, package_payload, save_packages, submit_packages
-from .printing import print_label, record_label_printed
+from .printing import print_document, print_label, prints_silently, record_label_printed
 from .progress import advance
 from .runner import STEP_RUNS, reconcile_steps, run_step, stalled_step_ids
 from .scanning import ScanResult, reset_verification, skip_verification, verify_scan
@@ -59,7 +60,9 @@ __all__ = [
     "end_chain",
     "ensure_packing_slip",
     "package_payload",
+    "print_document",
     "print_label",
+    "prints_silently",
     "reconcile_steps",
     "record_event",
     "record_label_printed",

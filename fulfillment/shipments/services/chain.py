@@ -33,7 +33,7 @@ Kind = ShipmentStep.Kind
 # requested next step is written to the history as an event with data "chain_ended".
 
 PACK_AND_LABEL = "pack_and_label"
-CHAIN_KEYS = ("chain", "package", "station")
+CHAIN_KEYS = ("chain", "package", "packages", "station")
 
 
 def _fast_path_package(shipment: Shipment, package: dict) -> PackageInput:
@@ -41,6 +41,29 @@ def _fast_path_package(shipment: Shipment, package: dict) -> PackageInput:
     items = [PackageItemInput(line_item_id=line.line_item_id, quantity=line.number_of_units - line.cancelled_quantity)
              for line in shipment.line_items.all() if line.number_of_units > line.cancelled_quantity]
     return PackageInput(items=items, **package)
+
+
+def _scanned_package(package: dict) -> PackageInput:
+    """A carton packed by scanning (services.scanpack), as the chain's payload carries it."""
+    items = [PackageItemInput(line_item_id=item["line_item_id"], quantity=int(item["quantity"]),
+                              serial_numbers=list(item.get("serial_numbers") or [])) for item in package["items"]]
+    return PackageInput(items=items, **{key: value for key, value in package.items() if key != "items"})
+
+
+def start_scanned_pack_and_label(shipment: Shipment, packages: list[dict], user, *, station=None) -> ShipmentStep:
+    """Pack & label for cartons packed by scanning: each with its box, weight, items and serials
+    (`packages`, JSON-ready dicts, see _scanned_package). From ACCEPTED it starts at the confirm
+    step, from CONFIRMED at the packages; then it goes on as Pack & label does."""
+    bounds = station.package_bounds() if station else workflow.DEFAULT_BOUNDS
+    inputs = [_scanned_package(package) for package in packages]
+    payload = {"chain": PACK_AND_LABEL, "packages": packages, "station": station.pk if station else None}
+    if shipment.status == workflow.Status.ACCEPTED:
+        problems = workflow.validate_packages(shipment, inputs, bounds=bounds)
+        if problems:
+            raise PackageValidationError(problems)
+        return steps.request_step(shipment, Kind.CONFIRM, user, payload)
+    save_packages(shipment, inputs, user, bounds=bounds)
+    return steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload)
 
 
 def start_pack_and_label(shipment: Shipment, package: dict, user, *, station=None) -> ShipmentStep:
@@ -68,7 +91,9 @@ def continue_chain(step: ShipmentStep) -> None:
         if after is None:
             end_chain(shipment, user, f"Pack & label stopped: the shipment is {shipment.status.lower()}.")
         elif after.kind in {workflow.VERIFY, workflow.PACK}:
-            save_packages(shipment, [_fast_path_package(shipment, payload.get("package") or {})], user)
+            packages = ([_scanned_package(p) for p in payload["packages"]] if payload.get("packages")
+                        else [_fast_path_package(shipment, payload.get("package") or {})])
+            save_packages(shipment, packages, user)
             steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload)
         elif after.kind in PACK_AND_LABEL_KINDS and after.kind != step.kind:
             steps.request_step(shipment, after.kind, user, payload)
@@ -85,27 +110,44 @@ def continue_chain(step: ShipmentStep) -> None:
 
 
 def _print_chain_labels(shipment: Shipment, station_id, user) -> None:
-    """ZPL labels go to the station's printer; PDF/PNG labels are left for the page to print."""
+    """Every label to the station's Zebra (PNG/PDF as ZPL), the invoice and packing slip to its document
+    printer; what the station has no printer for is left for the page to print in the browser."""
+    from fulfillment.printers.ipp import DocumentPrinterError
     from fulfillment.printers.zebra import PrinterError
     from fulfillment.stations.models import Station
 
+    from .printing import print_document, prints_silently
+
     station = Station.objects.filter(pk=station_id).first() if station_id else None
-    labels = list(Document.objects.filter(shipment=shipment, kind=Document.Kind.LABEL, superseded=False)
-                  .select_related("package", "shipment"))
-    problems, browser = [], [d.pk for d in labels if not d.is_zpl]
-    for document in (d for d in labels if d.is_zpl):
+    documents = list(Document.objects.filter(shipment=shipment, superseded=False).select_related("package", "shipment"))
+    labels = [d for d in documents if d.kind == Document.Kind.LABEL]
+    # A ZPL label cannot go through the browser: without a label printer it is a problem to show.
+    problems, browser = [], [d.pk for d in labels if not d.is_zpl and not prints_silently(d, station)]
+    for document in labels:
+        if document.pk not in browser:
+            try:
+                print_label(document, station=station, user=user)
+            except (PrinterError, ShipmentError) as exc:
+                problems.append(exc.packer_message)
+    papers, paper_problems = [d for d in documents if d.kind != Document.Kind.LABEL and prints_silently(d, station)], []
+    for document in papers:
         try:
-            print_label(document, station=station, user=user)
-        except (PrinterError, ShipmentError) as exc:
-            problems.append(exc.packer_message)
+            print_document(document, station=station, user=user)
+        except (DocumentPrinterError, ShipmentError) as exc:
+            paper_problems.append(f"{document.get_kind_display()}: {exc.packer_message}")
     if problems:
-        message = "Pack & label: labels stored but not printed. " + " ".join(dict.fromkeys(problems))
+        message = "Pack & label: labels stored but not printed. " + " ".join(dict.fromkeys(problems + paper_problems))
+    elif paper_problems:  # the labels are on: the packer can ship, and print the paper again from Documents
+        message = ("Pack & label done: labels printed, but not every document. " + " ".join(paper_problems)
+                   + " Print it again from Documents.")
     elif browser:
         message = "Pack & label done: labels stored; they print from the shipment page."
     else:
         where = f" on {station.name}'s printer" if station else ""
-        message = f"Pack & label done: {len(labels)} label{'s' if len(labels) != 1 else ''} printed{where}."
-    end_chain(shipment, user, message, done=not problems, browser_labels=browser)
+        message = f"Pack & label done: {len(labels)} label{'s' if len(labels) != 1 else ''} printed{where}"
+        message += f", {' and '.join(d.get_kind_display().lower() for d in papers)} on its document printer." \
+            if papers else "."
+    end_chain(shipment, user, message, done=not (problems or paper_problems), browser_labels=browser)
 
 
 def end_chain(shipment: Shipment, user, message: str, *, done: bool = False, browser_labels=()) -> None:

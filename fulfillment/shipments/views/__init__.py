@@ -21,11 +21,19 @@ from .documents import (
 )
 from .packages import check_serial, choose_option, pack_and_label, packages, regenerate_labels
 from .queue import open_shipment, queue, queue_list, sync
+from .scanning import (
+    command_sheet,
+    label_preview,
+    print_document,
+    scale_reading,
+    scan,
+    supervisor_label_preview,
+)
 from .shipment import body, detail, header, reject, run_step, skip_verification, step_status, verify
 
 __all__ = [
     "body", "check_serial", "choose_option", "detail", "document_download", "document_pdf", "header",
     "label_printed", "open_shipment", "pack_and_label", "packages", "packing_slip", "print_all_labels",
-    "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step", "skip_verification",
+    "print_document", "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step", "scale_reading", "scan", "command_sheet", "label_preview", "supervisor_label_preview", "skip_verification",
     "step_status", "sync", "verify",
 ]

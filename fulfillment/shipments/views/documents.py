@@ -93,7 +93,7 @@ def _filename(document):
 @require_POST
 @station_view
 def print_label(request, station, shipment, document_id):
-    """Send one ZPL label to the station's printer and show the printer's answer."""
+    """Send one label to the station's printer (PDF/PNG as ZPL) and show the printer's answer."""
     document = _document_or_404(shipment, document_id)
     result = _print_one(request, station, document)
     if not request.htmx:
@@ -119,10 +119,11 @@ def print_all_labels(request, station, shipment):
 
 
 def _print_all_labels(request, station, shipment):
-    """Every current label: ZPL to the printer, PDF/PNG into the browser's print dialog."""
+    """Every current label to the station's printer (PDF/PNG as ZPL); without one, PDF/PNG labels go
+    into the browser's print dialog."""
     results, autoprint = {}, []
     for document in selectors.current_documents(shipment, Document.Kind.LABEL):
-        if document.is_zpl:
+        if document.is_zpl or services.prints_silently(document, station):
             results[document.pk] = _print_one(request, station, selectors.document_for_download(document.pk))
         else:
             autoprint.append(_label_print_urls(shipment, document))
