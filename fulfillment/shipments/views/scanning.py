@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from fulfillment.accounts.locations import locations_of
 from fulfillment.accounts.roles import ADMIN, SUPERVISOR, role_required
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
@@ -113,8 +114,9 @@ def label_preview(request, station, shipment, document_id):
 @role_required(SUPERVISOR, ADMIN)
 def supervisor_label_preview(request, document_id):
     """Any stored label, for a supervisor (from a shipment's history, whatever the station)."""
-    document = get_object_or_404(Document.objects.select_related("shipment", "package"), pk=document_id,
-                                 kind=Document.Kind.LABEL)
+    labels = locations_of(request.user).filter(Document.objects.select_related("shipment", "package"),
+                                               "shipment__location_id")  # only the supervisor's locations
+    document = get_object_or_404(labels, pk=document_id, kind=Document.Kind.LABEL)
     return _label_preview(request, document, back=reverse("supervision:history", args=[document.shipment.amazon_id]))
 
 
