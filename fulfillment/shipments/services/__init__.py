@@ -27,6 +27,7 @@ from ..workflow import (
 from .chain import PACK_AND_LABEL, end_chain, start_pack_and_label
 from .documents import ensure_packing_slip, store_ship_labels
 from .events import record_event
+from .mfn import MfnSyncResult, sync_mfn_account
 from .packages import choose_shipping_option, package_payload, save_packages, submit_packages
 from .printing import print_label, record_label_printed
 from .progress import advance
@@ -45,6 +46,8 @@ from .sync import (
 
 __all__ = [
     "PACK_AND_LABEL",
+    "MfnSyncResult",
+    "sync_mfn_account",
     "STEP_RUNS",
     "SYNC_STATUSES",
     "PackageInput",
