@@ -281,6 +281,8 @@ AMAZON_LWA_CLIENT_ID = _setting("AMAZON_LWA_CLIENT_ID", env.str, "" if PRODUCTIO
 AMAZON_LWA_CLIENT_SECRET = _setting("AMAZON_LWA_CLIENT_SECRET", env.str, "" if PRODUCTION else "sandbox-secret")
 AMAZON_LWA_REFRESH_TOKEN = _setting("AMAZON_LWA_REFRESH_TOKEN", env.str, "" if PRODUCTION else "Atzr|sandbox-refresh-token")
 AMAZON_SELLER_ACCOUNT = _setting("AMAZON_SELLER_ACCOUNT", env.str, "default")
+# Seller-fulfilled orders are read at most this often (getOrders' plan is about one request a minute).
+MFN_SYNC_INTERVAL_SECONDS = _setting("MFN_SYNC_INTERVAL_SECONDS", env.float, 60.0)
 # Marketplaces whose seller-fulfilled (MFN) orders the settings' account packs (getOrders asks for
 # them; a SellerAccount names its own). Outside production: the sandbox's US, India and Germany.
 AMAZON_MARKETPLACE_IDS = _setting("AMAZON_MARKETPLACE_IDS", env.list,

@@ -173,3 +173,13 @@ def test_store_pickup_goes_ready_then_picked_up(amazon, packer, django_capture_o
     run(order, Kind.MFN_PICKED_UP, packer, capture=django_capture_on_commit_callbacks)
     assert order.status == Status.SHIPPED
     assert amazon.order_state(order.amazon_id)["order"]["OrderStatus"] == "Shipped"
+
+
+def test_store_pickup_refused_by_the_buyer_ends_cancelled(amazon, packer, django_capture_on_commit_callbacks):
+    _, order = new_order(amazon, marketplace="US", skus=["TPLINK-ARCHER-C6"], store_pickup=True)
+    with pytest.raises(services.StepNotAllowed):
+        services.request_step(order, Kind.MFN_REFUSED, packer)  # not ready yet
+    run(order, Kind.MFN_READY_FOR_PICKUP, packer, capture=django_capture_on_commit_callbacks)
+    run(order, Kind.MFN_REFUSED, packer, capture=django_capture_on_commit_callbacks)
+    assert order.status == Status.CANCELLED and workflow.next_action(order) is None
+    assert amazon.order_state(order.amazon_id)["order"]["OrderStatus"] == "Canceled"
