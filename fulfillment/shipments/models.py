@@ -414,6 +414,7 @@ class ShipmentStep(models.Model):
         REFRESH = "REFRESH"
         MFN_SERVICES = "MFN_SERVICES"
         MFN_BUY_LABEL = "MFN_BUY_LABEL"
+        MFN_FETCH_LABEL = "MFN_FETCH_LABEL"
         MFN_CONFIRM = "MFN_CONFIRM"
         MFN_CORRECT = "MFN_CORRECT"
         MFN_VOID_LABEL = "MFN_VOID_LABEL"

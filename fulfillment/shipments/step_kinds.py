@@ -234,6 +234,17 @@ def _mfn_buy_label_refusal(shipment, payload, packages):
     return None
 
 
+def _mfn_fetch_label_refusal(shipment, payload, packages):
+    if shipment.channel != Channel.MFN:
+        return "This step is for seller-fulfilled Amazon orders only."
+    package = _mfn_package(payload, packages)
+    if package is None or not has_live_label(package):
+        return "There is no bought label to get again."
+    if package.label_status == Package.LabelStatus.READY:
+        return f"Package {package.position}'s label is stored; print it."
+    return None
+
+
 def _mfn_confirm_refusal(shipment, payload, packages):
     if refusal := _mfn_shipping_refusal(shipment, payload, packages):
         return refusal
@@ -381,6 +392,11 @@ STEP_KINDS: dict[str, StepKind] = {spec.kind: spec for spec in (
         # Buying twice costs twice: never resent after an unclear answer (the handler says so instead).
         Kind.MFN_BUY_LABEL, "Buy label", ("getEligibleShipmentServices", "createShipment"), "mfn_buy_label",
         _mfn_buy_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        # A label bought whose file could not be stored: Amazon hands it out again (getShipment).
+        Kind.MFN_FETCH_LABEL, "Get the label again", ("merchantFulfillmentV0.getShipment",), "mfn_fetch_label",
+        _mfn_fetch_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
         # The packageReferenceId is stored before the call; after an unclear answer or a lost worker the

@@ -201,6 +201,8 @@ def _mfn_next_action(shipment: Shipment) -> NextAction | None:
         return None
     if not (package.label_shipment_id and package.label_voided_at is None):
         return _step(Kind.MFN_BUY_LABEL, f"Package {package.position}: the cheapest service that ships in time.")
+    if package.label_status != Package.LabelStatus.READY:
+        return _step(Kind.MFN_FETCH_LABEL, f"Package {package.position}: the label is bought, its file is not stored.")
     if package.label_printed_at is None:
         return NextAction(PRINT_LABELS, "Print the label", f"Package {package.position}.")
     return _step(Kind.MFN_CONFIRM, f"Package {package.position}: hand it to the carrier, then confirm it shipped.")

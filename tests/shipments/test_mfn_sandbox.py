@@ -183,3 +183,30 @@ def test_store_pickup_refused_by_the_buyer_ends_cancelled(amazon, packer, django
     run(order, Kind.MFN_REFUSED, packer, capture=django_capture_on_commit_callbacks)
     assert order.status == Status.CANCELLED and workflow.next_action(order) is None
     assert amazon.order_state(order.amazon_id)["order"]["OrderStatus"] == "Canceled"
+
+
+def test_a_bought_label_whose_file_was_refused_is_fetched_again_not_bought_again(amazon, packer, monkeypatch,
+                                                                               django_capture_on_commit_callbacks):
+    from fulfillment.documents import formats
+    from fulfillment.documents.errors import UnreadableDocument
+
+    _, order = new_order(amazon, marketplace="US", skus=["LEGO-60337-CITY"], ship_by_hours=30)
+    services.save_packages(order, boxes(order), packer)
+    [package] = order.packages.all()
+
+    def refuse(content):  # the seam: what the label bytes are is formats' call
+        raise UnreadableDocument("The label file is incomplete or damaged.")
+
+    monkeypatch.setattr(formats, "checked_label", refuse)
+    step = run(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk}, expect=State.FAILED,
+               capture=django_capture_on_commit_callbacks)
+    assert "bought" in step.error_message and "Get the label again" in step.error_message
+    package.refresh_from_db()
+    assert package.label_shipment_id and package.label_status == Package.LabelStatus.FAILED
+    assert workflow.next_action(order).kind == Kind.MFN_FETCH_LABEL
+    monkeypatch.undo()
+    run(order, Kind.MFN_FETCH_LABEL, packer, {"package": package.pk}, capture=django_capture_on_commit_callbacks)
+    package.refresh_from_db()
+    assert package.label_status == Package.LabelStatus.READY
+    assert selectors.current_documents(order, Document.Kind.LABEL).get().tracking_id == package.tracking_id
+    assert len(amazon.mfn_shipments(order.amazon_id)) == 1  # one label bought, fetched twice

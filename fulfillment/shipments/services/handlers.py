@@ -31,6 +31,7 @@ from .mfn import (  # noqa: F401 - MFN handlers, looked up here by the registry'
     mfn_buy_label,
     mfn_confirm,
     mfn_correct,
+    mfn_fetch_label,
     mfn_picked_up,
     mfn_ready_for_pickup,
     mfn_refused,

@@ -294,11 +294,6 @@ def mfn_services(step, client) -> dict:
 
 def mfn_buy_label(step, client) -> dict:
     """Buy the package's label: the service the packer chose, or the cheapest that leaves by ship-by."""
-    from fulfillment.documents import formats
-    from fulfillment.documents.errors import DocumentError
-
-    from .documents import _store_once
-
     shipment = step.shipment
     package = _package_of(step)
     if has_live_label(package):
@@ -337,6 +332,18 @@ def mfn_buy_label(step, client) -> dict:
                  data={"package": package.package_id, "label_shipment_id": bought.shipment_id,
                        "service": service.service_id})
     result = {"label_shipment_id": bought.shipment_id, "service": service.service_id, "cost": str(service.rate)}
+    return {**result, "documents": [_store_label(step, package, bought)]}
+
+
+def _store_label(step, package: Package, bought) -> int:
+    """Keep the label file once it is known to be a label (formats.checked_label). Otherwise the
+    package says why, and MFN_FETCH_LABEL asks Amazon for the same label again."""
+    from fulfillment.documents import formats
+    from fulfillment.documents.errors import DocumentError
+
+    from .documents import _store_once
+
+    shipment = step.shipment
     try:
         if bought.label is None:
             raise DocumentError("Amazon sent no label file with the purchase.")
@@ -347,12 +354,19 @@ def mfn_buy_label(step, client) -> dict:
     except DocumentError as exc:
         Package.objects.filter(pk=package.pk).update(label_status=Package.LabelStatus.FAILED,
                                                      label_error=exc.packer_message)
-        raise ShipmentError(f"The label was bought but its file could not be stored: {exc.packer_message}") from exc
-    Package.objects.filter(pk=package.pk).update(label_status=Package.LabelStatus.READY)
+        raise ShipmentError(f"The label is bought but its file could not be stored: {exc.packer_message} "
+                            "Press “Get the label again”.") from exc
+    Package.objects.filter(pk=package.pk).update(label_status=Package.LabelStatus.READY, label_error="")
     record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
                  f"Label for package {package.position} stored ({document.original_format}, tracking "
                  f"{bought.tracking_id}).", user=step.requested_by, data={"document": document.pk})
-    return {**result, "documents": [document.pk]}
+    return document.pk
+
+
+def mfn_fetch_label(step, client) -> dict:
+    """The bought label again, from Merchant Fulfillment's getShipment (nothing is bought)."""
+    package = _package_of(step)
+    return {"documents": [_store_label(step, package, client.get_mfn_shipment(package.label_shipment_id))]}
 
 
 def next_reference_id(shipment: Shipment, taken_at_amazon=()) -> str:

@@ -14,7 +14,8 @@ from ..models import Status
 from ..step_kinds import has_live_label
 from .base import Kind, _after_action, _error, station_view
 
-PACKAGE_STEPS = {Kind.MFN_SERVICES, Kind.MFN_BUY_LABEL, Kind.MFN_CONFIRM, Kind.MFN_VOID_LABEL, Kind.MFN_CORRECT}
+PACKAGE_STEPS = {Kind.MFN_SERVICES, Kind.MFN_BUY_LABEL, Kind.MFN_FETCH_LABEL, Kind.MFN_CONFIRM, Kind.MFN_VOID_LABEL,
+                 Kind.MFN_CORRECT}
 
 
 def mfn_context(shipment, packages) -> dict:
