@@ -210,3 +210,25 @@ def test_a_bought_label_whose_file_was_refused_is_fetched_again_not_bought_again
     assert package.label_status == Package.LabelStatus.READY
     assert selectors.current_documents(order, Document.Kind.LABEL).get().tracking_id == package.tracking_id
     assert len(amazon.mfn_shipments(order.amazon_id)) == 1  # one label bought, fetched twice
+
+
+def test_a_label_purchase_resumed_after_its_worker_died_is_never_bought_blindly(amazon, packer,
+                                                                               django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    _, order = new_order(amazon, marketplace="US", skus=["LEGO-60337-CITY"], ship_by_hours=30)
+    services.save_packages(order, boxes(order), packer)
+    [package] = order.packages.all()
+
+    def died(result):  # a step its worker ran once and did not finish
+        with django_capture_on_commit_callbacks(execute=False):
+            step = services.request_step(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk})
+        ShipmentStep.objects.filter(pk=step.pk).update(status=State.RUNNING, attempts=1, result=result,
+                                                       started_at=timezone.now())
+        return services.run_step(step.pk)
+
+    step = died({"create_shipment_sent_at": timezone.now().isoformat()})  # it may have bought the label
+    assert step.status == State.FAILED and "Seller Central" in step.error_message
+    assert amazon.mfn_shipments(order.amazon_id) == []
+    step = died({})  # it died before buying: safe to buy now
+    assert step.status == State.SUCCEEDED and len(amazon.mfn_shipments(order.amazon_id)) == 1

@@ -51,7 +51,8 @@ from .sync import on_cancelled, seller_account_named
 logger = logging.getLogger(__name__)
 
 Kind = ShipmentStep.Kind
-MFN_CURSOR = "MFN"  # SyncCursor.status of an account's getOrders cursor
+MFN_CURSOR = "MFN"
+BUYING = "create_shipment_sent_at"  # in a buy step's result while createShipment may be in flight  # SyncCursor.status of an account's getOrders cursor
 FIRST_SYNC_LOOKBACK = timedelta(days=30)
 OPEN_ORDER_STATUSES = ("Unshipped", "PartiallyShipped")
 KNOWN_ORDER_STATUSES = (*OPEN_ORDER_STATUSES, "Shipped", "Canceled")
@@ -311,6 +312,9 @@ def mfn_buy_label(step, client) -> dict:
         if service is None:
             raise ShipmentError("No service leaves by the order's ship-by date. Show the prices and choose one "
                                 "yourself, or tell your supervisor.")
+    # Noted before the purchase: a worker that dies after this point may have bought the label.
+    ShipmentStep.objects.filter(pk=step.pk).update(result={BUYING: timezone.now().isoformat(),
+                                                           "service": service.service_id})
     try:
         bought = client.create_shipment(details, service.service_id, offer_id=service.offer_id or None)
     except AmazonError as exc:
@@ -436,8 +440,20 @@ def _confirmed(step, package) -> dict:
 
 
 def already_done(step, client) -> bool:
-    """After an unclear answer or a lost worker: did Amazon confirm the package? Its reference id
-    (or the label's tracking number) among the order's packages means yes, and the order moves on."""
+    """After an unclear answer or a lost worker: did Amazon do the step? A confirmation: its reference
+    id (or the label's tracking number) among the order's packages means yes, and the order moves on.
+    A label purchase its worker did not live to answer: Merchant Fulfillment lists no labels by order,
+    so it is not bought again blindly; the packer is told to check first."""
+    if step.kind == Kind.MFN_BUY_LABEL:
+        package = _package_of(step)
+        if has_live_label(package):
+            return True
+        sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
+        if BUYING in sent:
+            raise ShipmentError("Packbench stopped while Amazon was selling this label, so it may be bought. Do "
+                                "not buy again before your supervisor has checked the order's labels in Seller "
+                                "Central (a label bought twice can be voided there).")
+        return False
     if step.kind != Kind.MFN_CONFIRM:
         return False
     package = _package_of(step)
