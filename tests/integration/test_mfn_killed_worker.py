@@ -22,14 +22,19 @@ CONFIRM_LIMIT = "0.1/1"
 
 @pytest.fixture(autouse=True)
 def _fresh_confirm_bucket(settings):
-    """confirmShipment's bucket starts empty and is left empty: the slow turns of one test must not
-    hold back the next one's confirmation."""
+    """confirmShipment's bucket starts empty and is left empty, with no rate learned from an earlier
+    answer: the slow turns of one test must not hold back the next one's confirmation, and a rate
+    the sandbox announced earlier must not replace this test's."""
     import redis
 
-    key = f"packbench:ratelimit:{ratelimit._digest('default', 'confirmShipment')}"
-    redis.Redis.from_url(settings.REDIS_URL).delete(key)
+    def forget():
+        redis.Redis.from_url(settings.REDIS_URL).delete(
+            f"packbench:ratelimit:{ratelimit._digest('default', 'confirmShipment')}")
+        ratelimit.forget_learned_limit("default", "confirmShipment")
+
+    forget()
     yield
-    redis.Redis.from_url(settings.REDIS_URL).delete(key)
+    forget()
 
 
 def wait_for(condition, what, workers, worker, seconds=40):
