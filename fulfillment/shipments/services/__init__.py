@@ -4,6 +4,7 @@
     sync ← progress (a step's success moves the status, as the step registry says)
     steps ← packages ← chain (with printing) ← runner
     sync, documents, packages, progress ← handlers ← runner (with leases) ← tasks
+    sync, documents, progress ← mfn (seller-fulfilled orders: their sync and step handlers) ← handlers
 
 `steps` queues the Celery task by name, so nothing here imports `tasks`.
 
