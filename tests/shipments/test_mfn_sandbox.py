@@ -4,6 +4,7 @@ reference id stored first, two packages one by one, store pickup, voiding and co
 
 import pytest
 
+from fulfillment.amazon.client import get_client
 from fulfillment.amazon.models import AmazonCall
 from fulfillment.documents.models import Document
 from fulfillment.sandbox.core.catalogue import LOCATIONS
@@ -232,3 +233,21 @@ def test_a_label_purchase_resumed_after_its_worker_died_is_never_bought_blindly(
     assert amazon.mfn_shipments(order.amazon_id) == []
     step = died({})  # it died before buying: safe to buy now
     assert step.status == State.SUCCEEDED and len(amazon.mfn_shipments(order.amazon_id)) == 1
+
+
+def test_a_pickup_reported_before_its_worker_died_is_recovered_from_the_order(amazon, packer,
+                                                                             django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    _, order = new_order(amazon, marketplace="US", skus=["TPLINK-ARCHER-C6"], store_pickup=True)
+    run(order, Kind.MFN_READY_FOR_PICKUP, packer, capture=django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False):
+        step = services.request_step(order, Kind.MFN_PICKED_UP, packer)
+    # Our call reached Amazon, its answer was lost with the worker:
+    with get_client() as client:
+        client.update_shipment_status(order.amazon_id, marketplace_id=order.marketplace_id, status="PickedUp")
+    ShipmentStep.objects.filter(pk=step.pk).update(status=State.RUNNING, attempts=1, started_at=timezone.now())
+    step = services.run_step(step.pk)
+    order.refresh_from_db()
+    assert (step.status, step.result) == (State.SUCCEEDED, {"recovered": True}) and order.status == Status.SHIPPED
+    assert len(amazon.calls(operation="updateShipmentStatus", order_id=order.amazon_id)) == 2  # ready, picked up

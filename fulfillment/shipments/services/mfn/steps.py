@@ -21,6 +21,8 @@ from ..progress import advance
 
 Kind = ShipmentStep.Kind
 BUYING = "create_shipment_sent_at"  # in a buy step's result while createShipment may be in flight
+# Where Amazon's order stands (fulfillmentStatus, orders 2026-01-01) once a pickup ending was reported.
+PICKUP_ENDINGS = {Kind.MFN_PICKED_UP: "SHIPPED", Kind.MFN_REFUSED: "CANCELLED"}
 _GRAMS = {"G": Decimal(1), "KG": Decimal(1000)}
 _OUNCES = {"OZ": Decimal(1), "LB": Decimal(16)}
 _CENTIMETRES = {"CM": Decimal(1), "M": Decimal(100)}
@@ -272,8 +274,15 @@ def already_done(step, client) -> bool:
                                 "not buy again before your supervisor has checked the order's labels in Seller "
                                 "Central (a label bought twice can be voided there).")
         return False
+    if step.kind in PICKUP_ENDINGS:  # the order's own status says whether the buyer's step was reported
+        order = client.get_order_details(step.shipment.amazon_id, included_data=["FULFILLMENT"])
+        status = ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
+        if status != PICKUP_ENDINGS[step.kind]:
+            return False
+        advance(step, {})
+        return True
     if step.kind != Kind.MFN_CONFIRM:
-        return False
+        return False  # ReadyForPickup shows nowhere in Amazon's order: sent again, a 400 says it was done
     package = _package_of(step)
     for confirmed in client.confirmed_packages(step.shipment.amazon_id):
         if (package.reference_id and confirmed.reference_id == package.reference_id) or (
