@@ -251,3 +251,16 @@ def test_a_pickup_reported_before_its_worker_died_is_recovered_from_the_order(am
     order.refresh_from_db()
     assert (step.status, step.result) == (State.SUCCEEDED, {"recovered": True}) and order.status == Status.SHIPPED
     assert len(amazon.calls(operation="updateShipmentStatus", order_id=order.amazon_id)) == 2  # ready, picked up
+
+
+def test_an_order_amazon_shipped_when_its_label_was_bought_is_shipped_here_by_the_sync(
+        amazon, packer, django_capture_on_commit_callbacks):
+    amazon.configure(mfn_label_confirms_shipment=True)
+    _, order = new_order(amazon, marketplace="US", skus=["LEGO-60337-CITY"], ship_by_hours=30)
+    services.save_packages(order, boxes(order), packer)
+    [package] = order.packages.all()
+    run(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk}, capture=django_capture_on_commit_callbacks)
+    sync()
+    order.refresh_from_db()
+    package.refresh_from_db()
+    assert order.status == Status.SHIPPED and package.is_shipped and workflow.next_action(order) is None

@@ -18,6 +18,7 @@ from ... import programmes
 from ...models import (
     Channel,
     LineItem,
+    Package,
     Programme,
     Requirement,
     Shipment,
@@ -179,5 +180,12 @@ def update_order_shipment(shipment: Shipment, order: Order, *, user=None) -> boo
                          user=user, data={"from": old, "to": locked.status, "source": "sync"})
             if locked.status == Status.CANCELLED:
                 on_cancelled(locked, user)
+            elif locked.status == Status.SHIPPED:
+                # Every unit is out at Amazon (its settings may confirm a package when its label is bought).
+                locked.packages.filter(shipped_at__isnull=True).update(shipped_at=timezone.now(),
+                                                                       state=Package.State.CONFIRMED)
+                from fulfillment.claims.services import release_finished
+
+                release_finished(locked)
             return True
     return False
