@@ -8,6 +8,8 @@ step buttons (views.shipment.run_step)."""
 from django.http import Http404
 from django.views.decorators.http import require_POST
 
+from fulfillment.documents.models import Document
+
 from .. import services, workflow
 from ..forms import MfnCorrectionForm
 from ..models import Status
@@ -24,7 +26,11 @@ def mfn_context(shipment, packages) -> dict:
     offers = []
     if package is not None and not has_live_label(package):
         offers = sorted(package.shipping_options.all(), key=lambda o: (not o.raw.get("in_time"), float(o.raw.get("rate", 0))))
+    label = None
+    if package is not None and has_live_label(package):
+        label = package.documents.filter(kind=Document.Kind.LABEL, superseded=False).first()
     return {"mfn_package": package, "mfn_offers": offers, "mfn_correction_form": MfnCorrectionForm(),
+            "mfn_label": label,
             "mfn_live_labels": [p for p in packages if has_live_label(p) and not p.is_shipped],
             "stepper": _stepper(shipment, packages)}
 
