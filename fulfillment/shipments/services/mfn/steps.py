@@ -151,7 +151,7 @@ def mfn_buy_label(step, client) -> dict:
     Shipment.objects.filter(pk=shipment.pk).update(
         tracking_ids=[t for t in shipment.packages.values_list("tracking_id", flat=True) if t])
     record_event(shipment, ShipmentEvent.Kind.OPTION_CHOSEN,
-                 f"Label bought for package {package.position}: {service.name}, {bought.rate or service.rate} "
+                 f"Label bought for package {package.position}: {service.name}, {(bought.rate or service.rate):.2f} "
                  f"{bought.currency or service.currency}, tracking {bought.tracking_id}.", user=step.requested_by,
                  data={"package": package.package_id, "label_shipment_id": bought.shipment_id,
                        "service": service.service_id})
