@@ -281,6 +281,23 @@ AMAZON_LWA_CLIENT_ID = _setting("AMAZON_LWA_CLIENT_ID", env.str, "" if PRODUCTIO
 AMAZON_LWA_CLIENT_SECRET = _setting("AMAZON_LWA_CLIENT_SECRET", env.str, "" if PRODUCTION else "sandbox-secret")
 AMAZON_LWA_REFRESH_TOKEN = _setting("AMAZON_LWA_REFRESH_TOKEN", env.str, "" if PRODUCTION else "Atzr|sandbox-refresh-token")
 AMAZON_SELLER_ACCOUNT = _setting("AMAZON_SELLER_ACCOUNT", env.str, "default")
+# Seller-fulfilled orders are read at most this often (getOrders' plan is about one request a minute).
+MFN_SYNC_INTERVAL_SECONDS = _setting("MFN_SYNC_INTERVAL_SECONDS", env.float, 60.0)
+# Marketplaces whose seller-fulfilled (MFN) orders the settings' account packs (getOrders asks for
+# them; a SellerAccount names its own). Outside production: the sandbox's US, India and Germany.
+AMAZON_MARKETPLACE_IDS = _setting("AMAZON_MARKETPLACE_IDS", env.list,
+                                  [] if PRODUCTION else ["ATVPDKIKX0DER", "A21TJRUUN4KGV", "A1PA6795UKMFR9"])
+# Where MFN labels are sent from, per country of the marketplace (Merchant Fulfillment's Address:
+# Name, AddressLine1, City, StateOrProvinceCode, PostalCode, Phone, Email). Outside production: the
+# sandbox's warehouses.
+MFN_SHIP_FROM = _setting("MFN_SHIP_FROM", env.json, {} if PRODUCTION else {
+    "US": {"AddressLine1": "1 Warehouse Way", "City": "Kent", "StateOrProvinceCode": "WA", "PostalCode": "98032",
+           "Phone": "+1 253 555 0100"},
+    "IN": {"AddressLine1": "Plot 7, Logistics Park", "City": "Bhiwandi", "StateOrProvinceCode": "MH",
+           "PostalCode": "421302", "Phone": "+91 22 4000 1234"},
+    "DE": {"AddressLine1": "Lagerstrasse 1", "City": "Hamburg", "StateOrProvinceCode": "HH", "PostalCode": "22113",
+           "Phone": "+49 40 5550100"},
+})
 AMAZON_TIMEOUT_SECONDS = _setting("AMAZON_TIMEOUT_SECONDS", env.float, 20.0)
 # Per-operation limits "operation=rate/burst,..." on top of the default of 1 request/s, burst 1.
 AMAZON_RATE_LIMITS = _setting("AMAZON_RATE_LIMITS", env.dict, {})

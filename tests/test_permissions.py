@@ -98,6 +98,7 @@ RULES = {
     "shipments:document_pdf": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),
     "shipments:document_download": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),
     "shipments:run": (lambda f: _shipment(f, kind="REFRESH"), {POST: PACKING_ACTION}),
+    "shipments:mfn_step": (lambda f: _shipment(f, kind="MFN_CONFIRM"), {POST: PACKING_ACTION}),
     "shipments:verify": (_shipment, {POST: PACKING_ACTION}),
     "shipments:skip_verification": (_shipment, {POST: PACKING_ACTION}),
     "shipments:check_serial": (_shipment, {POST: PACKING_ACTION}),

@@ -86,8 +86,17 @@ def _learned_key(seller_account: str, operation: str) -> str:
 
 
 def configured_limit(operation: str) -> OperationLimit:
+    """AMAZON_RATE_LIMITS for this operation, else its "*", else the usage plan the operation's
+    model states (Orders, Merchant Fulfillment), else Amazon's default of 1/s, burst 1."""
     limits = getattr(settings, "AMAZON_RATE_LIMITS", {}) or {}
-    return OperationLimit.parse(limits.get(operation, limits.get("*", DEFAULT_LIMIT)))
+    if operation in limits or "*" in limits:
+        return OperationLimit.parse(limits.get(operation, limits.get("*")))
+    from .contract_schema import usage_plan
+
+    plan = usage_plan(operation)
+    if plan is not None:
+        return OperationLimit(*plan)
+    return OperationLimit.parse(DEFAULT_LIMIT)
 
 
 def effective_limit(seller_account: str, operation: str) -> OperationLimit:

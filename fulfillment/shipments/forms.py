@@ -457,3 +457,13 @@ class ShippingOptionForm(forms.Form):
 
 def _same_carrier(a: ShippingOption, b: ShippingOption) -> bool:
     return (a.carrier_name, a.ship_by, a.ship_method) == (b.carrier_name, b.ship_by, b.ship_method)
+
+
+class MfnCorrectionForm(forms.Form):
+    """Correct a confirmed MFN package: the carrier and tracking number it really went with (the
+    reference id, items and quantities stay as first confirmed)."""
+
+    carrier_code = forms.CharField(label="Carrier", max_length=64,
+                                   error_messages={"required": "Enter the carrier (e.g. UPS)."})
+    tracking_number = forms.CharField(label="Tracking number", max_length=64,
+                                      error_messages={"required": "Enter the tracking number."})

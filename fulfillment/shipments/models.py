@@ -26,6 +26,18 @@ class Status(models.TextChoices):
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
+    # Seller-fulfilled (MFN) orders: Amazon's order statuses, and the store pickup step between.
+    UNSHIPPED = "UNSHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+
+
+class Channel(models.TextChoices):
+    """Where a shipment comes from: a SmartConnect shipment, or a seller-fulfilled Amazon order
+    (Orders API, labels bought through Merchant Fulfillment)."""
+
+    SMARTCONNECT = "SMARTCONNECT", "SmartConnect"
+    MFN = "MFN", "Seller-fulfilled"
 
 
 class Programme(models.TextChoices):
@@ -34,6 +46,7 @@ class Programme(models.TextChoices):
     EASY_SHIP = "EASY_SHIP", "Easy Ship"
     SELF_SHIP = "SELF_SHIP", "Self-Ship"
     SELLER_FLEX = "SELLER_FLEX", "Seller Flex"
+    MFN = "MFN", "Seller-fulfilled"
     OTHER = "OTHER", "Other"
 
 
@@ -67,7 +80,10 @@ class Shipment(models.Model):
         EXCHANGE = "EXCHANGE"
         REPLACEMENT = "REPLACEMENT"
 
+    # An MFN order is stored as a shipment whose amazon_id is its AmazonOrderId.
     amazon_id = models.CharField("Amazon shipment id", max_length=64, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMARTCONNECT, db_index=True)
+    is_store_pickup = models.BooleanField(default=False, help_text="MFN: the buyer collects it at the store.")
     seller_account = models.CharField(max_length=80, blank=True)
     location_id = models.CharField(max_length=64, db_index=True)
     marketplace_id = models.CharField(max_length=32)
@@ -274,6 +290,16 @@ class Package(models.Model):
     tracking_id = models.CharField(max_length=128, blank=True)
     label_printed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    # MFN: the packageReferenceId, stored BEFORE confirmShipment is sent (Amazon never says it back;
+    # a correction repeats it), the label bought for the package (Merchant Fulfillment's ShipmentId),
+    # its service and cost, and when that label was voided.
+    reference_id = models.CharField(max_length=16, blank=True)
+    label_shipment_id = models.CharField(max_length=64, blank=True)
+    service_id = models.CharField(max_length=128, blank=True)
+    service_name = models.CharField(max_length=128, blank=True)
+    label_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    label_currency = models.CharField(max_length=3, blank=True)
+    label_voided_at = models.DateTimeField(null=True, blank=True)
     # What Amazon last accepted for this package: an edit that matches it needs no updatePackage.
     sent_payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -283,6 +309,9 @@ class Package(models.Model):
         ordering = ["shipment", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["shipment", "package_id"], name="package_id_unique_per_shipment"),
+            # MFN: a packageReferenceId names one package of the order, for good.
+            models.UniqueConstraint(fields=["shipment", "reference_id"], condition=~Q(reference_id=""),
+                                    name="package_reference_unique_per_order"),
         ]
 
     def __str__(self):
@@ -383,6 +412,15 @@ class ShipmentStep(models.Model):
         FETCH_LABELS = "FETCH_LABELS"
         SHIP = "SHIP"
         REFRESH = "REFRESH"
+        MFN_SERVICES = "MFN_SERVICES"
+        MFN_BUY_LABEL = "MFN_BUY_LABEL"
+        MFN_FETCH_LABEL = "MFN_FETCH_LABEL"
+        MFN_CONFIRM = "MFN_CONFIRM"
+        MFN_CORRECT = "MFN_CORRECT"
+        MFN_VOID_LABEL = "MFN_VOID_LABEL"
+        MFN_READY_FOR_PICKUP = "MFN_READY"
+        MFN_PICKED_UP = "MFN_PICKED_UP"
+        MFN_REFUSED = "MFN_REFUSED"
 
     class State(models.TextChoices):
         PENDING = "PENDING", "Waiting"

@@ -38,13 +38,29 @@ IN_PROGRESS_STATUSES = (
     Status.INVOICE_GENERATED,
     Status.SHIPLABEL_GENERATED,
 )
-OPEN_STATUSES = (Status.ACCEPTED, *IN_PROGRESS_STATUSES)
+SMARTCONNECT_OPEN_STATUSES = (Status.ACCEPTED, *IN_PROGRESS_STATUSES)
+# Seller-fulfilled (MFN) orders: Amazon's order statuses in order, and the store pickup step between.
+MFN_STATUS_ORDER = (Status.UNSHIPPED, Status.READY_FOR_PICKUP, Status.PARTIALLY_SHIPPED, Status.SHIPPED)
+MFN_OPEN_STATUSES = (Status.UNSHIPPED, Status.READY_FOR_PICKUP, Status.PARTIALLY_SHIPPED)
+# Amazon's OrderStatus -> ours. Pending orders (payment not cleared) are not packed; they are not stored.
+MFN_ORDER_STATUSES = {"Unshipped": Status.UNSHIPPED, "PartiallyShipped": Status.PARTIALLY_SHIPPED,
+                      "Shipped": Status.SHIPPED, "Canceled": Status.CANCELLED}
+OPEN_STATUSES = (*SMARTCONNECT_OPEN_STATUSES, *MFN_OPEN_STATUSES)
 CLOSED_STATUSES = (Status.SHIPPED, Status.DELIVERED, Status.CANCELLED)
-# What the sync reads: open work plus the endings a station must notice (cancelled, shipped by a scan).
-SYNC_STATUSES = (*OPEN_STATUSES, Status.CANCELLED, Status.SHIPPED)
+# What the SmartConnect sync reads (getShipments' statuses): open work plus the endings a station
+# must notice (cancelled, shipped by a scan). MFN orders are read by their own sync (getOrders).
+SYNC_STATUSES = (*SMARTCONNECT_OPEN_STATUSES, Status.CANCELLED, Status.SHIPPED)
 # Rejection is allowed in these statuses unless Amazon lists its own (orderStatesEligibleForRejection).
 DEFAULT_REJECTABLE_STATUSES = (Status.ACCEPTED, Status.CONFIRMED)
 REJECTION_REASONS = ("OUT_OF_STOCK", "CUSTOMER_REQUESTED")
+
+
+def mfn_status_rank(status: str) -> int:
+    """How far along an MFN order is (-1 for CANCELLED): the sync never moves one back."""
+    try:
+        return MFN_STATUS_ORDER.index(status)
+    except ValueError:
+        return -1
 
 
 def status_rank(status: str) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from . import programmes
-from .models import Package, Shipment, ShipmentStep, Status
+from .models import Channel, Package, Shipment, ShipmentStep, Status
 from .programmes import PACKAGE_EDIT_STATUSES, REJECTION_REASONS, status_rank
 
 Kind = ShipmentStep.Kind
@@ -38,7 +38,8 @@ class StepKind:
     refusal: Refusal  # why it cannot run now (None: it may); closed shipments are refused before
     starts_from: frozenset[str] = frozenset()  # statuses Amazon accepts it in (the refusal narrows by programme)
     # Status before -> status after a success (ANY: from any status); absent: Amazon leaves it as it is.
-    moves: Mapping[str, str] = field(default_factory=dict)
+    # A target may be a function of the shipment and the result (an MFN order: partly or wholly shipped).
+    moves: Mapping[str, str | Callable[[Shipment, dict], str]] = field(default_factory=dict)
     # A move that needs more than the call's success (every package labelled, every package shipped).
     moves_when: Callable[[Shipment, dict], bool] | None = None
     # After an unclear answer (timeout after sending, 5xx, 409), the re-read shipment shows Amazon did it.
@@ -49,10 +50,13 @@ class StepKind:
     button: bool = True  # a plain button on the station may ask for it
     background: bool = False  # never blocks the packer's steps and runs on a closed shipment too
     in_pack_and_label: bool = False  # the fast path may ask for it by itself
+    when_shipped: bool = False  # may also run once the shipment is shipped (an MFN correction)
 
     def status_after(self, shipment: Shipment, result: dict) -> str:
         """The status Amazon moves `shipment` (as it was before the step) to when the step succeeded."""
         target = self.moves.get(shipment.status) or self.moves.get(ANY)
+        if callable(target):
+            target = target(shipment, result)
         if target is None or (self.moves_when is not None and not self.moves_when(shipment, result)):
             return shipment.status
         return target
@@ -180,6 +184,116 @@ def _never_refused(shipment, payload, packages):
     return None
 
 
+# --- Seller-fulfilled (MFN) orders: labels bought per package, each package confirmed shipped ----------
+
+_MFN_SHIPPABLE = frozenset({Status.UNSHIPPED, Status.PARTIALLY_SHIPPED})
+
+
+def _mfn_package(payload, packages) -> Package | None:
+    wanted = str(payload.get("package") or "")
+    return next((p for p in packages if str(p.pk) == wanted or p.package_id == wanted), None)
+
+
+def has_live_label(package: Package) -> bool:
+    return bool(package.label_shipment_id) and package.label_voided_at is None
+
+
+def _mfn_shipping_refusal(shipment, payload, packages, *, pickup_ok=False) -> str | None:
+    if shipment.channel != Channel.MFN:
+        return "This step is for seller-fulfilled Amazon orders only."
+    if shipment.is_store_pickup and not pickup_ok:
+        return "The buyer collects this order at the store: no label, mark it ready for pickup instead."
+    if shipment.status not in _MFN_SHIPPABLE:
+        return f"Amazon's order is {shipment.get_status_display().lower()}: it cannot ship now."
+    return None
+
+
+def _mfn_services_refusal(shipment, payload, packages):
+    if refusal := _mfn_shipping_refusal(shipment, payload, packages):
+        return refusal
+    package = _mfn_package(payload, packages)
+    if not packages:
+        return "Pack the order first: add at least one package."
+    if package is None and payload.get("package"):
+        return "Choose one of the order's packages."
+    if package is not None and (has_live_label(package) or package.is_shipped):
+        return f"Package {package.position} already has its label."
+    return None
+
+
+def _mfn_buy_label_refusal(shipment, payload, packages):
+    if refusal := _mfn_shipping_refusal(shipment, payload, packages):
+        return refusal
+    package = _mfn_package(payload, packages)
+    if package is None:
+        return "Pack the order first, then buy a label for one of its packages."
+    if has_live_label(package):
+        return f"Package {package.position} already has a label; void it first to buy another."
+    if package.is_shipped:
+        return f"Package {package.position} is already confirmed shipped."
+    return None
+
+
+def _mfn_fetch_label_refusal(shipment, payload, packages):
+    if shipment.channel != Channel.MFN:
+        return "This step is for seller-fulfilled Amazon orders only."
+    package = _mfn_package(payload, packages)
+    if package is None or not has_live_label(package):
+        return "There is no bought label to get again."
+    if package.label_status == Package.LabelStatus.READY:
+        return f"Package {package.position}'s label is stored; print it."
+    return None
+
+
+def _mfn_confirm_refusal(shipment, payload, packages):
+    if refusal := _mfn_shipping_refusal(shipment, payload, packages):
+        return refusal
+    package = _mfn_package(payload, packages)
+    if package is None:
+        return "Choose the package to confirm."
+    if package.is_shipped:
+        return f"Package {package.position} is already confirmed; correct it instead."
+    if not has_live_label(package):
+        return f"Buy package {package.position}'s label first."
+    return None
+
+
+def _mfn_correct_refusal(shipment, payload, packages):
+    if shipment.channel != Channel.MFN:
+        return "This step is for seller-fulfilled Amazon orders only."
+    package = _mfn_package(payload, packages)
+    if package is None or not package.is_shipped or not package.reference_id:
+        return "Only a package Amazon has as shipped can be corrected."
+    if not (payload.get("carrier_code") or "").strip() or not (payload.get("tracking_number") or "").strip():
+        return "Enter the carrier and the tracking number the package really went with."
+    return None
+
+
+def _mfn_void_refusal(shipment, payload, packages):
+    if shipment.channel != Channel.MFN:
+        return "This step is for seller-fulfilled Amazon orders only."
+    package = _mfn_package(payload, packages)
+    if package is None or not has_live_label(package):
+        return "There is no label to void."
+    if package.is_shipped:
+        return "The package is confirmed shipped: its label can no longer be voided here."
+    return None
+
+
+def _pickup_refusal(from_statuses: frozenset, words: str):
+    def refusal(shipment, payload, packages):
+        if shipment.channel != Channel.MFN or not shipment.is_store_pickup:
+            return "Only an order the buyer collects at the store has pickup steps."
+        if shipment.status not in from_statuses:
+            return words
+        return None
+    return refusal
+
+
+def _mfn_after_confirm(shipment, result) -> str:
+    return Status.SHIPPED if result.get("order_shipped") else Status.PARTIALLY_SHIPPED
+
+
 # --- Conditions ---------------------------------------------------------------------------------------
 
 
@@ -268,6 +382,52 @@ STEP_KINDS: dict[str, StepKind] = {spec.kind: spec for spec in (
     ),
     StepKind(
         Kind.REFRESH, "Refresh from Amazon", ("getShipment",), "refresh", _never_refused, background=True,
+    ),
+    # MFN orders (handlers in services.mfn). A label bought is not confirmed: each package is, once.
+    StepKind(
+        Kind.MFN_SERVICES, "Show label prices", ("getEligibleShipmentServices",), "mfn_services",
+        _mfn_services_refusal, starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        # Buying twice costs twice: never resent after an unclear answer (the handler says so instead).
+        Kind.MFN_BUY_LABEL, "Buy label", ("getEligibleShipmentServices", "createShipment"), "mfn_buy_label",
+        _mfn_buy_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        # A label bought whose file could not be stored: Amazon hands it out again (getShipment).
+        Kind.MFN_FETCH_LABEL, "Get the label again", ("merchantFulfillmentV0.getShipment",), "mfn_fetch_label",
+        _mfn_fetch_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        # The packageReferenceId is stored before the call; after an unclear answer or a lost worker the
+        # re-read of an MFN order (services.mfn.already_done: getOrder with its PACKAGES) tells if it went.
+        Kind.MFN_CONFIRM, "Confirm shipment", ("confirmShipment",), "mfn_confirm", _mfn_confirm_refusal,
+        starts_from=_MFN_SHIPPABLE,
+        moves={Status.UNSHIPPED: _mfn_after_confirm, Status.PARTIALLY_SHIPPED: _mfn_after_confirm},
+        button=False,
+    ),
+    StepKind(
+        Kind.MFN_CORRECT, "Correct confirmation", ("confirmShipment",), "mfn_correct", _mfn_correct_refusal,
+        starts_from=frozenset({*_MFN_SHIPPABLE, Status.SHIPPED}), button=False, when_shipped=True,
+    ),
+    StepKind(
+        Kind.MFN_VOID_LABEL, "Void label", ("cancelShipment",), "mfn_void_label", _mfn_void_refusal,
+        starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        Kind.MFN_READY_FOR_PICKUP, "Ready for pickup", ("updateShipmentStatus",), "mfn_ready_for_pickup",
+        _pickup_refusal(frozenset({Status.UNSHIPPED}), "Only an order not yet ready can be made ready for pickup."),
+        starts_from=frozenset({Status.UNSHIPPED}), moves={Status.UNSHIPPED: Status.READY_FOR_PICKUP},
+    ),
+    StepKind(
+        Kind.MFN_PICKED_UP, "Picked up", ("updateShipmentStatus",), "mfn_picked_up",
+        _pickup_refusal(frozenset({Status.READY_FOR_PICKUP}), "Mark the order ready for pickup first."),
+        starts_from=frozenset({Status.READY_FOR_PICKUP}), moves={Status.READY_FOR_PICKUP: Status.SHIPPED},
+    ),
+    StepKind(
+        Kind.MFN_REFUSED, "Refused at pickup", ("updateShipmentStatus",), "mfn_refused",
+        _pickup_refusal(frozenset({Status.READY_FOR_PICKUP}), "Mark the order ready for pickup first."),
+        starts_from=frozenset({Status.READY_FOR_PICKUP}), moves={Status.READY_FOR_PICKUP: Status.CANCELLED},
     ),
 )}
 

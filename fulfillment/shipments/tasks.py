@@ -62,9 +62,14 @@ def sync_account_task(seller_account: str) -> None:
         cache.delete(f"shipments:sync-asked:{seller_account}")  # the sync running now answers the ask
         return
     try:
-        services.sync_account(seller_account)
-    except AmazonError as exc:
-        logger.warning("Sync of seller account %s failed: %s", seller_account, exc)
+        try:
+            services.sync_account(seller_account)
+        except AmazonError as exc:
+            logger.warning("Sync of seller account %s failed: %s", seller_account, exc)
+        try:  # its seller-fulfilled orders: getOrders has its own (slow) plan, so its own interval
+            services.sync_mfn_account(seller_account)
+        except AmazonError as exc:
+            logger.warning("Sync of seller account %s's MFN orders failed: %s", seller_account, exc)
     finally:
         cache.delete(lock)
         cache.delete(f"shipments:sync-asked:{seller_account}")

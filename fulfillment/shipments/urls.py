@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:amazon_id>/steps/<int:step_id>/", views.step_status, name="step"),
     path("<str:amazon_id>/run/<str:kind>/", views.run_step, name="run"),
     path("<str:amazon_id>/reject/", views.reject, name="reject"),
+    path("<str:amazon_id>/mfn/<str:kind>/", views.mfn_step, name="mfn_step"),
     path("<str:amazon_id>/verify/", views.verify, name="verify"),
     path("<str:amazon_id>/verify/skip/", views.skip_verification, name="skip_verification"),
     path("<str:amazon_id>/packages/", views.packages, name="packages"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_UP, Decimal, InvalidOperation
 
 from .models import (
+    Channel,
     DimensionUnit,
     LineItem,
     Package,
@@ -90,7 +91,7 @@ def step_refusal(shipment: Shipment, kind: str, payload: dict | None = None) -> 
         return f"Unknown step {kind}."
     if spec.background:
         return None
-    if shipment.status in CLOSED_STATUSES:
+    if shipment.status in CLOSED_STATUSES and not (spec.when_shipped and shipment.status == Status.SHIPPED):
         return f"This shipment is {shipment.status.lower()}; nothing more can be done with it."
     return spec.refusal(shipment, payload or {}, _packages(shipment))
 
@@ -134,6 +135,8 @@ def next_action(shipment: Shipment) -> NextAction | None:
     status = shipment.status
     if status in CLOSED_STATUSES or status in {Status.CREATED, Status.UNFULFILLABLE}:
         return None
+    if shipment.channel == Channel.MFN:
+        return _mfn_next_action(shipment)
     if status == Status.ACCEPTED:
         return _step(Kind.CONFIRM, "Confirm that you will fulfil this shipment.")
     packages = _packages(shipment)
@@ -174,6 +177,35 @@ def next_action(shipment: Shipment) -> NextAction | None:
             return _refresh_action("Every package is marked shipped")
         return _step(Kind.SHIP, "Hand the packages to the carrier, then mark them shipped.")
     return None
+
+
+def mfn_package_to_work_on(shipment: Shipment) -> Package | None:
+    """The first package of an MFN order still to be labelled, printed or confirmed."""
+    return next((p for p in _packages(shipment) if not p.is_shipped), None)
+
+
+def _mfn_next_action(shipment: Shipment) -> NextAction | None:
+    """An MFN order: pack, then per package buy the label, print it, confirm it shipped; a store
+    pickup order: ready for pickup, then picked up (or refused)."""
+    if shipment.is_store_pickup:
+        if shipment.status == Status.UNSHIPPED:
+            return _step(Kind.MFN_READY_FOR_PICKUP, "Put the items at the pickup counter, then say so.")
+        if shipment.status == Status.READY_FOR_PICKUP:
+            return _step(Kind.MFN_PICKED_UP, "When the buyer collects the order (or refuses it), say so.")
+        return None
+    packages = _packages(shipment)
+    if not packages:
+        return NextAction(PACK, "Pack the order", "Enter the box size, weight and what is in each package.")
+    package = mfn_package_to_work_on(shipment)
+    if package is None:
+        return None
+    if not (package.label_shipment_id and package.label_voided_at is None):
+        return _step(Kind.MFN_BUY_LABEL, f"Package {package.position}: the cheapest service that ships in time.")
+    if package.label_status != Package.LabelStatus.READY:
+        return _step(Kind.MFN_FETCH_LABEL, f"Package {package.position}: the label is bought, its file is not stored.")
+    if package.label_printed_at is None:
+        return NextAction(PRINT_LABELS, "Print the label", f"Package {package.position}.")
+    return _step(Kind.MFN_CONFIRM, f"Package {package.position}: hand it to the carrier, then confirm it shipped.")
 
 
 def _step(kind: str, hint: str = "") -> NextAction:

@@ -445,6 +445,7 @@ EXPORT_COLUMNS = (
     ("Buyer order id", "buyer_order_id"),
     ("Status", "status"),
     ("Programme", "programme"),
+    ("Channel", "channel"),  # SMARTCONNECT, or MFN: a seller-fulfilled Amazon order
     ("Location", "location_id"),
     ("Marketplace", "marketplace_id"),
     ("Ship by (UTC)", "ship_by"),

@@ -5,6 +5,7 @@
     steps ← packages ← chain (with printing) ← runner
     chain, scanning, printing ← scanpack (scan to pack: cartons, serials, command barcodes)
     sync, documents, packages, progress ← handlers ← runner (with leases) ← tasks
+    sync, documents, progress ← mfn (seller-fulfilled orders: their sync and step handlers) ← handlers
 
 `steps` queues the Celery task by name, so nothing here imports `tasks`.
 
@@ -28,6 +29,7 @@ from ..workflow import (
 from .chain import PACK_AND_LABEL, end_chain, start_pack_and_label
 from .documents import ensure_packing_slip, store_ship_labels
 from .events import record_event
+from .mfn import MfnSyncResult, sync_mfn_account
 from .packages import choose_shipping_option, package_payload, save_packages, submit_packages
 from .printing import print_document, print_label, prints_silently, record_label_printed
 from .progress import advance
@@ -46,6 +48,8 @@ from .sync import (
 
 __all__ = [
     "PACK_AND_LABEL",
+    "MfnSyncResult",
+    "sync_mfn_account",
     "STEP_RUNS",
     "SYNC_STATUSES",
     "PackageInput",

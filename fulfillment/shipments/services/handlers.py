@@ -17,7 +17,7 @@ from fulfillment.amazon import schemas
 from fulfillment.amazon.errors import AmazonConflict
 
 from .. import workflow
-from ..models import Package, Shipment, ShipmentStep, ShippingOption, Status
+from ..models import Channel, Package, Shipment, ShipmentStep, ShippingOption, Status
 from ..step_kinds import STEP_KINDS
 from ..workflow import ShipmentError, StepNotAllowed
 from .documents import (
@@ -26,6 +26,17 @@ from .documents import (
     label_option_id,
     store_invoice,
     store_ship_labels,
+)
+from .mfn import (  # noqa: F401 - MFN handlers, looked up here by the registry's name
+    mfn_buy_label,
+    mfn_confirm,
+    mfn_correct,
+    mfn_fetch_label,
+    mfn_picked_up,
+    mfn_ready_for_pickup,
+    mfn_refused,
+    mfn_services,
+    mfn_void_label,
 )
 from .packages import package_payload, payload_dict
 from .progress import advance
@@ -46,6 +57,10 @@ def already_done(step: ShipmentStep, client) -> bool:
     """After an unclear answer: did Amazon do the step? Re-reads the shipment to decide; when it
     did, whatever the step should have brought back (invoice, labels) is fetched now."""
     spec = STEP_KINDS[step.kind]
+    if step.shipment.channel == Channel.MFN:  # an order: its own re-read (getOrder with its packages)
+        from . import mfn
+
+        return mfn.already_done(step, client)
     shipment = refresh_step_shipment(step, client)
     if spec.done_when is None or not spec.done_when(shipment, step):
         return False  # reads and updatePackage are safe to repeat

@@ -6,12 +6,14 @@ import secrets
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.amazon import schemas
 
 from .. import selectors, workflow
 from ..models import (
+    Channel,
     Package,
     PackageLineItem,
     SerialNumber,
@@ -79,6 +81,9 @@ def save_packages(shipment: Shipment, packages: list[PackageInput], user, *,
         raise StepNotAllowed("Packages can no longer change: the label is generated or the shipment is closed.")
     if shipment.status == Status.ACCEPTED:
         raise StepNotAllowed("Confirm the shipment before packing it.")
+    if shipment.channel == Channel.MFN and shipment.packages.filter(
+            Q(shipped_at__isnull=False) | Q(label_voided_at__isnull=True) & ~Q(label_shipment_id="")).exists():
+        raise StepNotAllowed("A package of this order has its label (or is shipped): void the label to change it.")
     line_items = list(shipment.line_items.all())
     all_serials = {s.strip() for p in packages for i in p.items for s in i.serial_numbers if s.strip()}
     elsewhere = selectors.serials_used_elsewhere(all_serials, exclude_shipment=shipment, named_at=shipment.location_id)
@@ -151,9 +156,12 @@ def save_packages(shipment: Shipment, packages: list[PackageInput], user, *,
 
 def submit_packages(shipment: Shipment, packages: list[PackageInput], user, *,
                     bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS) -> ShipmentStep:
-    """save_packages, then ask Amazon for createPackages (first time) or updatePackage (later)."""
+    """save_packages, then ask Amazon for createPackages (first time) or updatePackage (later). An
+    MFN order's packages are ours until their labels are bought: nothing is sent (None)."""
     save_packages(shipment, packages, user, bounds=bounds)
     shipment.refresh_from_db()
+    if shipment.channel == Channel.MFN:
+        return None
     kind = Kind.CREATE_PACKAGES if shipment.status == Status.CONFIRMED else Kind.UPDATE_PACKAGE
     if kind == Kind.UPDATE_PACKAGE and not shipment.packages.exclude(state=Package.State.CONFIRMED).exists():
         raise StepNotAllowed("Nothing changed: Amazon already has these packages as they are.")

@@ -34,6 +34,9 @@ _PILL = {
     "DELIVERED": "done",
     "CANCELLED": "stopped",
     "UNFULFILLABLE": "stopped",
+    "UNSHIPPED": "new",
+    "READY_FOR_PICKUP": "ready",
+    "PARTIALLY_SHIPPED": "working",
 }
 _STATUS_WORDS = {
     "ACCEPTED": "To confirm",
@@ -42,8 +45,11 @@ _STATUS_WORDS = {
     "PICKUP_SLOT_RETRIEVED": "Pickup chosen",
     "INVOICE_GENERATED": "Invoiced",
     "SHIPLABEL_GENERATED": "Labelled",
+    "UNSHIPPED": "To ship",
+    "READY_FOR_PICKUP": "Ready for pickup",
+    "PARTIALLY_SHIPPED": "Partly shipped",
 }
-_PROGRAMME_BADGE = {"EASY_SHIP": "easy-ship", "SELF_SHIP": "self-ship", "SELLER_FLEX": "seller-flex"}
+_PROGRAMME_BADGE = {"EASY_SHIP": "easy-ship", "SELF_SHIP": "self-ship", "SELLER_FLEX": "seller-flex", "MFN": "mfn"}
 
 
 @register.simple_tag

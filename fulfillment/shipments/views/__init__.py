@@ -19,6 +19,7 @@ from .documents import (
     print_all_labels,
     print_label,
 )
+from .mfn import mfn_step
 from .packages import check_serial, choose_option, pack_and_label, packages, regenerate_labels
 from .queue import open_shipment, queue, queue_list, sync
 from .scanning import (
@@ -32,8 +33,10 @@ from .scanning import (
 from .shipment import body, detail, header, reject, run_step, skip_verification, step_status, verify
 
 __all__ = [
-    "body", "check_serial", "choose_option", "detail", "document_download", "document_pdf", "header",
-    "label_printed", "open_shipment", "pack_and_label", "packages", "packing_slip", "print_all_labels",
-    "print_document", "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step", "scale_reading", "scan", "command_sheet", "label_preview", "supervisor_label_preview", "skip_verification",
-    "step_status", "sync", "verify",
+    "body", "check_serial", "choose_option", "command_sheet", "detail", "document_download",
+    "document_pdf", "header", "label_preview", "label_printed", "mfn_step", "open_shipment",
+    "pack_and_label", "packages", "packing_slip", "print_all_labels", "print_document",
+    "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step",
+    "scale_reading", "scan", "skip_verification", "step_status", "supervisor_label_preview",
+    "sync", "verify",
 ]

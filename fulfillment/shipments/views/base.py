@@ -29,6 +29,7 @@ from ..forms import (
     package_formset,
 )
 from ..models import (
+    Channel,
     Programme,
     Shipment,
     ShipmentStep,
@@ -252,6 +253,10 @@ def _body_context(request, station, shipment, **extra):
     if shipment.selected_shipping_option_id:
         context["chosen_option"] = shipment.selected_shipping_option
         context["chosen_late"] = workflow.pickup_after_ship_by(shipment.selected_shipping_option, shipment)
+    if shipment.channel == Channel.MFN:
+        from .mfn import mfn_context
+
+        context.update(mfn_context(shipment, packages))
     context.update(extra)
     return context
 
