@@ -220,6 +220,35 @@ def packer(base_url, username, station_pk, work: queue.Queue, stop_at: float, ou
 
 # --- The station's processes ----------------------------------------------------------------------
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu(session: int) -> float:
+    """CPU seconds (user + system) of the live processes of a session (a process and its children)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session:  # fields after the name: state ppid pgrp session ...
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def cpu_by_role(station, sandbox) -> dict[str, float]:
+    """CPU seconds so far of the station's processes, the sandbox and the simulated packers (this process)."""
+    used = {name: session_cpu(process.pid) for name, (process, _) in station.processes.items()}
+    used["sandbox"] = _pid_cpu(sandbox.process.pid)
+    times = os.times()
+    used["packers (browsers)"] = times.user + times.system
+    return used
+
+
+def _pid_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
 
 def free_port() -> int:
     for port in PORTS:
@@ -381,11 +410,16 @@ def run(accounts: int, packers: int, args, sandbox: Sandbox, rates: dict[str, fl
                    for setup in setups for user in setup["users"]]
         for thread in threads:
             thread.start()
+        cpu_start = None
         while time.monotonic() < stop_at:
-            time.sleep(min(15, max(0.1, stop_at - time.monotonic())))
+            if cpu_start is None and time.monotonic() >= started + args.warmup:
+                cpu_start = cpu_by_role(station, sandbox)
+            time.sleep(min(5, max(0.1, stop_at - time.monotonic())))
             loads.append(os.getloadavg()[0])
         window_start = started_at + timedelta(seconds=args.warmup)
         window_end = timezone.now()
+        cpu_end = cpu_by_role(station, sandbox)
+        cpu_used = {role: cpu_end[role] - cpu_start.get(role, 0) for role in cpu_end} if cpu_start else {}
         minutes = (window_end - window_start).total_seconds() / 60
         for thread in threads:
             thread.join(timeout=90)
@@ -422,7 +456,7 @@ def run(accounts: int, packers: int, args, sandbox: Sandbox, rates: dict[str, fl
         "user_429": failed.filter(error_code__in=THROTTLE_CODES).count(),
         "failed": dict(Counter(failed.values_list("error_code", flat=True))),
         "outcomes": dict(outcomes), "errors": errors, "load": max(loads), "load_mean": sum(loads) / len(loads),
-        "workdir": str(workdir),
+        "workdir": str(workdir), "cpu": cpu_used,
     }
 
 
@@ -462,6 +496,13 @@ def report(r: dict) -> None:
               f"{p['all_calls']:>7}{p['all_429']:>8}  {p['bottleneck']}; {calls}")
     print(f"  total {r['total_per_min']:.2f} shipments/min; 429s reaching a packer {r['user_429']}; failed steps "
           f"{r['failed'] or 'none'}; packer outcomes {r['outcomes']}; logs {r['workdir']}", flush=True)
+    shipped = sum(p["shipped"] for p in r["per"])
+    if r["cpu"] and shipped:
+        per_shipment = ", ".join(f"{role} {cpu / shipped:.2f}" for role, cpu in r["cpu"].items())
+        total = sum(r["cpu"].values()) / shipped
+        print(f"  CPU seconds per shipped shipment: {per_shipment}; total {total:.2f} (PostgreSQL and Redis not "
+              f"counted): {TARGET_PER_MIN:g} shipments/min need {total * TARGET_PER_MIN / 60:.2f} cores "
+              f"({os.cpu_count()} here, shared)")
     for error in r["errors"][:5]:
         print(f"  error: {error}")
 
