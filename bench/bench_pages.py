@@ -272,16 +272,20 @@ def pages(client_packer, client_supervisor):
     """(name, client, request) per page; request() makes the page's requests and returns the answers."""
     from django.db.models import Count
     from django.urls import reverse
+    from django.utils import timezone
 
     from fulfillment.shipments.models import Shipment
 
     # The page a packer opens: a new shipment from the queue (ACCEPTED, the Pack & label form), never
     # opened in this run, so the open claims it (the claim panel posts mode=open on load) as on the floor.
+    # Waiting since before the last sync's overlap: Amazon's view is fresh through the sync's cursors
+    # (`sync_running`), as for most of a backlog, not through the shipment's own synced_at.
+    Shipment.objects.filter(location_id=LOC, status="ACCEPTED").update(synced_at=timezone.now() - timedelta(hours=1))
     # One shape (Easy Ship India, one line, no step yet), so every sample and size makes the same queries.
     to_open = list(Shipment.objects.filter(location_id=LOC, status="ACCEPTED", programme="EASY_SHIP",
                                            marketplace_id="A21TJRUUN4KGV")
-                   .annotate(lines=Count("line_items", distinct=True), steps=Count("steps", distinct=True))
-                   .filter(lines=1, steps=0).order_by("ship_by").values_list("pk", "amazon_id"))
+                   .annotate(n_lines=Count("line_items", distinct=True), n_steps=Count("steps", distinct=True))
+                   .filter(n_lines=1, n_steps=0).order_by("ship_by").values_list("pk", "amazon_id"))
     opened = iter(range(10**9))
 
     def open_shipment():
