@@ -261,7 +261,7 @@ def free_port() -> int:
     raise RuntimeError("no free port in 18910-18999")
 
 
-class Station:
+class StationProcesses:
     """gunicorn, the Celery worker and beat, a virtual printer: started with the bench's settings."""
 
     def __init__(self, sandbox: Sandbox, *, concurrency: int, workdir: Path, printer_port: int):
@@ -398,7 +398,7 @@ def run(accounts: int, packers: int, args, sandbox: Sandbox, rates: dict[str, fl
     station = None
     try:
         setups = prepare(accounts, packers, per_account, sandbox, printer_port)
-        station = Station(sandbox, concurrency=args.concurrency or accounts * packers, workdir=workdir,
+        station = StationProcesses(sandbox, concurrency=args.concurrency or accounts * packers, workdir=workdir,
                           printer_port=printer_port)
         station.worker_ready()
         loads = [os.getloadavg()[0]]
