@@ -145,6 +145,21 @@ def test_storing_a_label_locks_the_shipment_before_its_package(amazon, packer, d
     assert any(q.startswith('UPDATE "shipments_package"') for q in sql[stored:])
 
 
+def test_saving_packages_locks_the_shipment_before_its_packages(amazon, packer, django_capture_on_commit_callbacks):
+    """Pack & label's save_packages met the sync the same way as a label (30 packers): the shipment
+    first, then its packages."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA)
+    run(shipment, Kind.CONFIRM, packer, capture=django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as queries:
+        services.save_packages(shipment, one_box(shipment), packer)
+    sql = [q["sql"] for q in queries.captured_queries]
+    written = next(n for n, q in enumerate(sql) if q.startswith('INSERT INTO "shipments_package"'))
+    assert any('FROM "shipments_shipment"' in q and q.endswith("FOR NO KEY UPDATE") for q in sql[:written])
+
+
 def test_serials_and_two_packages_reach_amazon(amazon, packer, django_capture_on_commit_callbacks):
     shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA, serials=True, units=2)
     line = shipment.line_items.get()
