@@ -76,11 +76,11 @@ check-deploy: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Benchmarks print their figures (bench/RESULTS.md records them); PostgreSQL and Redis on 127.0.0.1.
+# Every script runs; make fails at the end if any of them missed a target.
 bench: install-test
-	$(BIN)/python bench/bench_documents.py
-	$(BIN)/python bench/bench_pages.py
-	$(BIN)/python bench/bench_sync.py
-	$(BIN)/python bench/bench_throughput.py
+	@status=0; for name in documents pages sync throughput; do \
+	  echo "== bench/bench_$$name.py"; $(BIN)/python bench/bench_$$name.py || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf var

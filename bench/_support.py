@@ -63,6 +63,15 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+def load_now() -> str:
+    """The 1-minute load average, to print beside a figure."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def cpu_note() -> str:
+    return f"{os.cpu_count()} cores"
+
+
 def machine_load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:.2f}/{five:.2f} (1/5 min) on {os.cpu_count()} cores"
@@ -71,12 +80,14 @@ def machine_load() -> str:
 class Sandbox:
     """`manage.py runsandbox` on a free port, and its /_sandbox/ control API (stdlib HTTP only)."""
 
-    def __init__(self, *, rate_limit: str = "1/1", count: int = 40, seed: int = 40, empty_page_every: int = 3,
+    def __init__(self, *, rate_limit: str | None = "1/1", count: int = 40, seed: int = 40, empty_page_every: int = 3,
                  log_path: Path | None = None):
+        """`rate_limit` "RATE/BURST" for every operation; None keeps Amazon's plan of each operation."""
         self.log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-sandbox-{os.getpid()}.log"
         self._log = self.log_path.open("wb")
+        limit = ["--rate-limit", rate_limit] if rate_limit else []
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runsandbox", "127.0.0.1:0", "--no-live", "--rate-limit", rate_limit,
+            [sys.executable, "manage.py", "runsandbox", "127.0.0.1:0", "--no-live", *limit,
              "--count", str(count), "--seed", str(seed), "--empty-page-every", str(empty_page_every)],
             cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=self._log, stderr=subprocess.STDOUT,
         )

@@ -112,12 +112,12 @@ def main() -> int:
         printer = VirtualPrinter(("127.0.0.1", 0), folder)
         threading.Thread(target=printer.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         results = []
-        print(f"{'case':<28}{'runs':>6}{'p50 ms':>10}{'p95 ms':>10}")
+        print(f"{'case':<28}{'runs':>6}{'p50 ms':>10}{'p95 ms':>10}{'load':>6}")
         for name, function in cases(printer):
             samples = measure(function, args.runs, args.warmup)
             p50, p95 = percentile(samples, 50), percentile(samples, 95)
             results.append((name, p50, p95))
-            print(f"{name:<28}{args.runs:>6}{p50:>10.2f}{p95:>10.2f}", flush=True)
+            print(f"{name:<28}{args.runs:>6}{p50:>10.2f}{p95:>10.2f}{os.getloadavg()[0]:>6.2f}", flush=True)
         printer.shutdown()
         printer.server_close()
 
@@ -126,7 +126,8 @@ def main() -> int:
     p95 = {name: high for name, _, high in results}
     print(f"summary: {len(results)} cases x {args.runs} runs; invoice->PDF p95 worst {slowest[2]:.1f} ms "
           f"({slowest[0].removeprefix('invoice ')}); label PNG->PDF p95 {p95['label to PDF PNG']:.1f} ms; "
-          f"ZPL stored p95 {p95['label ZPL sent+stored']:.1f} ms")
+          f"ZPL stored p95 {p95['label ZPL sent+stored']:.1f} ms (figures only, no target); load "
+          f"{os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
     return 0
 
 

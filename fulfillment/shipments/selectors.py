@@ -137,9 +137,15 @@ def open_steps(shipment: Shipment) -> QuerySet[ShipmentStep]:
     return shipment.steps.filter(status__in=ShipmentStep.OPEN_STATES).order_by("created_at", "id")
 
 
+def shipment_for_polling(amazon_id: str) -> Shipment:
+    """The shipment's own row, for a step poll (no lines, packages, documents or steps). Raises
+    Shipment.DoesNotExist."""
+    return Shipment.objects.get(amazon_id=amazon_id)
+
+
 def step_for_polling(step_id: int) -> ShipmentStep:
-    """One step with its shipment, for an HTMX poll of its progress. Raises DoesNotExist."""
-    return ShipmentStep.objects.select_related("shipment", "requested_by").get(pk=step_id)
+    """One step's row, for an HTMX poll of its progress (its shipment is read by the view). Raises DoesNotExist."""
+    return ShipmentStep.objects.get(pk=step_id)
 
 
 def latest_step(shipment: Shipment, kind: str | None = None) -> ShipmentStep | None:

@@ -126,6 +126,21 @@ def test_confirm_twice_queues_one_step_and_the_page_polls_it(packer):
     assert "Waiting for Amazon" in html and 'hx-trigger="every 1s"' in html
 
 
+def test_a_step_poll_reads_the_shipment_and_step_rows_only(packer):
+    """The poll runs every second on every open step of the floor: it reads the shipment's row and the
+    step's, never the lines, packages, documents or steps the page shows."""
+    made = factories.shipment()
+    step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="RUNNING")
+    url = reverse("shipments:step", args=[made.amazon_id, step.pk]) + f"?status={made.status}"
+    packer.get(url, **HX)
+    with CaptureQueriesContext(connection) as queries:
+        response = packer.get(url, **HX)
+    assert 'hx-trigger="every 1s"' in response.content.decode()
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for q in queries.captured_queries if " FROM " in q["sql"]]
+    assert tables.count("shipments_shipment") == 1 and tables.count("shipments_shipmentstep") == 1, tables
+    assert not {"shipments_lineitem", "shipments_package", "documents_document", "shipments_shippingoption"} & set(tables)
+
+
 def test_a_finished_step_stops_polling_and_reloads_the_shipment(packer):
     made = factories.shipment()
     step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="FAILED",

@@ -436,6 +436,25 @@ def test_token_bucket_refills_at_its_rate():
     assert bucket.take(0.5) and not bucket.take(0.5)
 
 
+def test_each_seller_has_its_own_rate_limit_buckets(sandbox):
+    """Amazon limits each selling partner on its own: a second seller's call is not throttled by the first's."""
+    sandbox.configure({"refresh_tokens": ["Atzr|second-seller"],
+                       "rate_limits": {"default": {"rate": 1, "burst": 1}}})
+
+    def seller_of(refresh_token):
+        status, body = sandbox.grant_token({"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                            "client_id": auth.DEFAULT_CLIENT_ID,
+                                            "client_secret": auth.DEFAULT_CLIENT_SECRET})
+        assert status == 200
+        return sandbox.authorize(body["access_token"])
+
+    first, second = seller_of(auth.DEFAULT_REFRESH_TOKEN), seller_of("Atzr|second-seller")
+    assert first != second and "Atzr" not in first
+    assert [sandbox.take_token("getShipment", at=100.0, seller=first) for _ in range(2)] == [True, False]
+    assert sandbox.take_token("getShipment", at=100.0, seller=second)
+    assert not sandbox.take_token("getShipment", at=100.0, seller=second)
+
+
 def test_access_tokens_expire_after_their_ttl(sandbox, clock):
     status, body = sandbox.grant_token(
         {

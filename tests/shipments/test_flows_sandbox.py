@@ -114,6 +114,52 @@ def test_programme_from_accepted_to_shipped(amazon, packer, django_capture_on_co
     assert history.count(ShipmentEvent.Kind.STEP_SUCCEEDED) == len(amazon_steps)
 
 
+def test_storing_a_label_locks_the_shipment_before_its_package(amazon, packer, django_capture_on_commit_callbacks):
+    """The sync locks a shipment, then updates its packages; storing a label takes the same order
+    (the document's foreign-key check would otherwise lock the shipment at commit, after the package:
+    a deadlock the throughput benchmark met with 30 packers)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA)
+    for _ in range(10):
+        action = workflow.next_action(shipment)
+        if action.kind == Kind.LABELS:
+            break
+        if action.kind == workflow.VERIFY:
+            services.skip_verification(shipment, packer)
+            shipment.refresh_from_db()
+        elif action.kind == workflow.PACK:
+            services.save_packages(shipment, one_box(shipment), packer)
+        elif action.kind == workflow.CHOOSE_OPTION:
+            services.choose_shipping_option(shipment, shipment.shipping_options.first(), packer)
+        else:
+            run(shipment, action.kind, packer, capture=django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as queries:
+        run(shipment, Kind.LABELS, packer, capture=django_capture_on_commit_callbacks)
+    sql = [q["sql"] for q in queries.captured_queries]
+    stored = next(n for n, q in enumerate(sql) if q.startswith('INSERT INTO "documents_document"'))
+    locked = max(n for n, q in enumerate(sql[:stored])
+                 if 'FROM "shipments_shipment"' in q and q.endswith("FOR NO KEY UPDATE"))
+    assert not any(q.startswith('UPDATE "shipments_package"') for q in sql[locked:stored])
+    assert any(q.startswith('UPDATE "shipments_package"') for q in sql[stored:])
+
+
+def test_saving_packages_locks_the_shipment_before_its_packages(amazon, packer, django_capture_on_commit_callbacks):
+    """Pack & label's save_packages met the sync the same way as a label (30 packers): the shipment
+    first, then its packages."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA)
+    run(shipment, Kind.CONFIRM, packer, capture=django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as queries:
+        services.save_packages(shipment, one_box(shipment), packer)
+    sql = [q["sql"] for q in queries.captured_queries]
+    written = next(n for n, q in enumerate(sql) if q.startswith('INSERT INTO "shipments_package"'))
+    assert any('FROM "shipments_shipment"' in q and q.endswith("FOR NO KEY UPDATE") for q in sql[:written])
+
+
 def test_serials_and_two_packages_reach_amazon(amazon, packer, django_capture_on_commit_callbacks):
     shipment = create_shipment(amazon, programme="EASY_SHIP", marketplace_id=INDIA, serials=True, units=2)
     line = shipment.line_items.get()

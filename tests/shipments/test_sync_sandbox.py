@@ -78,6 +78,28 @@ def test_sync_calls_per_cycle_do_not_grow_with_the_locations(amazon):
     assert ten[0].created > one[0].created > 0
 
 
+def test_a_cycle_writes_only_the_shipments_that_changed_at_amazon(amazon):
+    """The overlap lists stored shipments again: unchanged ones are only marked seen (synced_at), not
+    written again; one Amazon changed is stored with its status change."""
+    for _ in range(3):  # changed just now: inside the next cycle's overlap
+        amazon.create_shipment(location_id="SANDBOX-LOC-3", programme="easy_ship", marketplace="IN")
+    stations("SANDBOX-LOC-3")
+    services.sync_stations()
+    held = dict(Shipment.objects.values_list("amazon_id", "updated_at"))
+    seen = dict(Shipment.objects.values_list("amazon_id", "synced_at"))
+    changed = next(iter(sorted(held)))
+    amazon.cancel(changed)
+
+    services.sync_stations()
+
+    after = {amazon_id: (updated, synced) for amazon_id, updated, synced in
+             Shipment.objects.values_list("amazon_id", "updated_at", "synced_at")}
+    assert len(held) > 1 and set(after) == set(held)
+    assert all(after[a][0] == held[a] and after[a][1] > seen[a] for a in held if a != changed)
+    assert after[changed][0] > held[changed] and Shipment.objects.get(amazon_id=changed).status == "CANCELLED"
+    assert ShipmentEvent.objects.filter(shipment__amazon_id=changed, kind=ShipmentEvent.Kind.STATUS_CHANGED).exists()
+
+
 # --- A shipment that breaks the model -------------------------------------------------------------------
 
 

@@ -48,6 +48,8 @@ def grant_token(form: dict[str, str], config: dict, now: float) -> tuple[int, di
         "i": int(now * 1000),
         "e": int(now) + ttl,
         "n": secrets.token_hex(6),
+        # The selling partner the token acts for: Amazon's rate limits are per selling partner.
+        "s": seller_key(refresh),
     }
     return 200, {
         "access_token": _sign_token(payload),
@@ -57,10 +59,16 @@ def grant_token(form: dict[str, str], config: dict, now: float) -> tuple[int, di
     }
 
 
-def authorize(token: str | None, now: float, expired_up_to_ms: int | None, revoked_up_to_ms: int | None = None) -> None:
+def seller_key(refresh_token: str) -> str:
+    """Who a refresh token belongs to, as the rate limiter tells sellers apart (never the token itself)."""
+    return hashlib.sha256(refresh_token.encode()).hexdigest()[:12]
+
+
+def authorize(token: str | None, now: float, expired_up_to_ms: int | None, revoked_up_to_ms: int | None = None) -> str:
     """403 unless the x-amz-access-token is one this sandbox issued and it has not expired
     (tokens issued up to `expired_up_to_ms` count as expired: the control API's expire_tokens) or
-    been revoked (issued up to `revoked_up_to_ms`: a 403 that does not say "expired")."""
+    been revoked (issued up to `revoked_up_to_ms`: a 403 that does not say "expired").
+    Returns the seller the token acts for ("" for a token issued before tokens named one)."""
     payload = _read_token(token or "")
     if payload is None or (revoked_up_to_ms is not None and payload["i"] <= revoked_up_to_ms):
         raise ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
@@ -71,6 +79,7 @@ def authorize(token: str | None, now: float, expired_up_to_ms: int | None, revok
             "Access to requested resource is denied.",
             "The access token you provided has expired.",
         )
+    return str(payload.get("s", ""))
 
 
 def _sign_token(payload: dict) -> str:

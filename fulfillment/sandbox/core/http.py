@@ -144,10 +144,11 @@ def operation_view(request: HttpRequest, _routes: dict[str, Operation], **params
 
 def _answer(sandbox, api, operation: Operation, request, call: Call, plan) -> tuple[int, Any]:
     try:
-        sandbox.authorize(request.headers.get("x-amz-access-token"))
+        seller = sandbox.authorize(request.headers.get("x-amz-access-token"))
     except ApiError as error:
         return error.status, error.body()
-    if plan.throttled or not sandbox.take_token(operation.name, at=getattr(request, "sandbox_arrived", None)):
+    arrived = getattr(request, "sandbox_arrived", None)
+    if plan.throttled or not sandbox.take_token(operation.name, at=arrived, seller=seller):
         return 429, QUOTA_EXCEEDED
     if plan.error_status and not plan.apply:
         return plan.error_status, _server_error(plan.error_status)

@@ -52,14 +52,15 @@ def merge_overrides(registry: Registry, current: dict, changes: dict) -> dict:
 
 class Buckets:
     def __init__(self):
-        self.buckets: dict[str, TokenBucket] = {}
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
 
     def clear(self) -> None:
         self.buckets.clear()
 
-    def take(self, operation: Operation, overrides: dict, now: float) -> bool:
-        bucket = self.buckets.get(operation.name)
+    def take(self, operation: Operation, overrides: dict, now: float, seller: str = "") -> bool:
+        """One bucket per selling partner and operation, as Amazon counts."""
+        bucket = self.buckets.get((seller, operation.name))
         if bucket is None:
             limit = limit_for(operation, overrides)
-            bucket = self.buckets[operation.name] = TokenBucket(limit["rate"], limit["burst"])
+            bucket = self.buckets[(seller, operation.name)] = TokenBucket(limit["rate"], limit["burst"])
         return bucket.take(now)  # full precision: buckets refill continuously

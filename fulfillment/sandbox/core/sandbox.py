@@ -213,13 +213,14 @@ class Sandbox:
                 return 200, "<html><body><h1>Service temporarily unavailable</h1></body></html>"
             return auth.grant_token(form, self.config, self.clock().timestamp())
 
-    def authorize(self, token: str | None) -> None:
-        """403 unless the x-amz-access-token is one this sandbox issued and it has not expired."""
+    def authorize(self, token: str | None) -> str:
+        """403 unless the x-amz-access-token is one this sandbox issued and it has not expired.
+        Returns the seller the token acts for (its rate-limit buckets)."""
         with self.lock:
             if self.config["forbid_next_calls"] > 0:
                 self.config["forbid_next_calls"] -= 1
                 raise auth.ApiError(403, "Unauthorized", "Access to requested resource is denied.", "")
-            auth.authorize(token, self.clock().timestamp(), self.tokens_expired_at, self.tokens_revoked_at)
+            return auth.authorize(token, self.clock().timestamp(), self.tokens_expired_at, self.tokens_revoked_at)
 
     def operation(self, name: str) -> Operation:
         return self.registry.resolve(name)
@@ -230,12 +231,13 @@ class Sandbox:
             limit = ratelimit.limit_for(self.operation(operation), self.config["rate_limits"])
             return float(limit["rate"])
 
-    def take_token(self, operation: str, at: float | None = None) -> bool:
-        """Spend a token of the operation's bucket at `at` (when the request arrived; default now)."""
+    def take_token(self, operation: str, at: float | None = None, seller: str = "") -> bool:
+        """Spend a token of the seller's bucket for the operation at `at` (when the request arrived;
+        default now). Amazon limits each selling partner on its own."""
         with self.lock:
             return self.buckets.take(
                 self.operation(operation), self.config["rate_limits"],
-                at if at is not None else self.clock().timestamp(),
+                at if at is not None else self.clock().timestamp(), seller=seller,
             )
 
     # --- live mode --------------------------------------------------------------------------------

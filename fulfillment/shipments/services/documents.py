@@ -15,6 +15,7 @@ from fulfillment.documents.models import Document
 from .. import workflow
 from ..models import Package, Shipment, ShipmentEvent
 from .events import record_event
+from .locking import lock_shipment
 
 
 def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
@@ -162,6 +163,7 @@ def _fetch_and_store_label(shipment, client, package: Package, label: schemas.Pa
     checked = formats.checked_label(fetched.content)
     metadata = label.ship_label_metadata
     with transaction.atomic():
+        lock_shipment(package.shipment_id)  # before the package, as the sync does (services/locking.py)
         document, created = _store_once(
             package.shipment, package, Document.Kind.LABEL, fetched.content, original_format=checked.kind,
             content_type=checked.media_type, tracking_id=metadata.tracking_id if metadata else "",

@@ -26,6 +26,7 @@ from ..models import (
 from ..workflow import PackageInput, PackageValidationError, ShipmentError, StepNotAllowed
 from . import steps
 from .events import record_event
+from .locking import lock_shipment
 
 Kind = ShipmentStep.Kind
 
@@ -107,6 +108,7 @@ def save_packages(shipment: Shipment, packages: list[PackageInput], user, *,
     saved: list[Package] = []
     try:
         with transaction.atomic():
+            lock_shipment(shipment.pk)  # before its packages and lines, as the sync does (services/locking.py)
             for position, typed in enumerate(packages, start=1):
                 package = by_id.get(typed.package_id) if typed.package_id else None
                 if package is None and position <= len(existing):

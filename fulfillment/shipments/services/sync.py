@@ -263,11 +263,18 @@ def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str 
     page = list({data.id: data for data in page}.values())  # the last word on a shipment listed twice
     try:
         with transaction.atomic():
-            before = dict(Shipment.objects.filter(amazon_id__in=[d.id for d in page]).values_list("amazon_id", "status"))
+            held = {amazon_id: rest for amazon_id, *rest in Shipment.objects.filter(amazon_id__in=[d.id for d in page])
+                    .values_list("amazon_id", "status", "amazon_last_updated", "local_status_at")}
+            before = {amazon_id: status for amazon_id, (status, _, _) in held.items()}
             _create_shipments([d for d in page if d.id not in before], user=user, source=source,
                               seller_account=seller_account)
+            # The sync's overlap lists shipments again that have not changed since we stored them: they
+            # are only marked as seen now (one UPDATE), not written again with their lines and packages.
+            unchanged = [d.id for d in page if d.id in held and _unchanged(held[d.id], d)]
+            if unchanged:
+                Shipment.objects.filter(amazon_id__in=unchanged).update(synced_at=timezone.now())
             for data in page:
-                if data.id in before:
+                if data.id in before and data.id not in unchanged:
                     upsert_shipment(data, user=user, source=source, seller_account=seller_account, read_at=read_at)
     except IntegrityError:  # a refresh stored one of the new shipments meanwhile: one by one then
         before = {}
@@ -276,6 +283,14 @@ def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str 
                 before[data.id] = Shipment.objects.filter(amazon_id=data.id).values_list("status", flat=True).first()
                 upsert_shipment(data, user=user, source=source, seller_account=seller_account, read_at=read_at)
     return {data.id: before.get(data.id) for data in page}
+
+
+def _unchanged(held: list, data: schemas.Shipment) -> bool:
+    """Amazon lists the shipment as we stored it: same status, same last update, no step of ours
+    waiting for Amazon to agree."""
+    status, last_updated, local_status_at = held
+    return (local_status_at is None and status == data.status and last_updated is not None
+            and data.last_updated_date_time == last_updated)
 
 
 def _create_shipments(new: list[schemas.Shipment], *, user, source: str, seller_account: str | None) -> None:

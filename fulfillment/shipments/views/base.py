@@ -58,10 +58,10 @@ def _choose_station(request):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _shipment_or_404(amazon_id, station):
+def _shipment_or_404(amazon_id, station, load=None):
     # The same answer for a shipment of another location as for none: its id is not confirmed here.
     try:
-        shipment = selectors.shipment_detail(amazon_id)
+        shipment = (load or selectors.shipment_detail)(amazon_id)
     except Shipment.DoesNotExist:
         raise Http404("No such shipment at this station") from None
     if shipment.location_id != station.location_id:
@@ -73,11 +73,12 @@ def can_pack(user) -> bool:
     return has_role(user, *PACKING_ROLES)
 
 
-def station_view(view=None, *, claim=True):
+def station_view(view=None, *, claim=True, load=None):
     """Check the role (any station role to look, packer or admin to POST), resolve the station
-    (else off to choose one) and, for shipment URLs, the shipment. A POST on a shipment first
-    claims it for the user (`assert_can_act`, unless `claim=False` for a read-only check); while
-    another packer holds it, the view is not run and the packer is told who holds it."""
+    (else off to choose one) and, for shipment URLs, the shipment (`load(amazon_id)`, default
+    everything its page shows). A POST on a shipment first claims it for the user (`assert_can_act`,
+    unless `claim=False` for a read-only check); while another packer holds it, the view is not run
+    and the packer is told who holds it."""
 
     def decorate(view):
         @wraps(view)
@@ -92,7 +93,7 @@ def station_view(view=None, *, claim=True):
                 return _choose_station(request)
             if amazon_id is None:
                 return view(request, station, *args, **kwargs)
-            shipment = _shipment_or_404(amazon_id, station)
+            shipment = _shipment_or_404(amazon_id, station, load)
             if acting and claim:
                 try:
                     assert_can_act(shipment, request.user)

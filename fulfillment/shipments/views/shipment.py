@@ -59,9 +59,10 @@ def header(request, station, shipment):
 
 
 @require_GET
-@station_view
+@station_view(load=selectors.shipment_for_polling)
 def step_status(request, station, shipment, step_id):
-    """One step's progress, polled every second while it is open."""
+    """One step's progress, polled every second while it is open: the most frequent request of the
+    floor, so it reads the shipment's row and the step's, nothing the page shows."""
     try:
         step = selectors.step_for_polling(step_id)
     except ShipmentStep.DoesNotExist:
