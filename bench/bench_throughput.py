@@ -151,7 +151,7 @@ class Browser:
                 body = self.get(f"/shipments/{amazon_id}/body/").text
                 continue
             reload = False
-            for step_id, url in polls.items():
+            for url in polls.values():
                 answer = self.get(html.unescape(url))
                 trigger = triggers(answer)
                 if "step-finished" in trigger:
@@ -309,10 +309,10 @@ class StationProcesses:
             time.sleep(0.5)
 
     def stop(self):
-        for name, (process, log) in self.processes.items():
+        for process, _log in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, (process, log) in self.processes.items():
+        for process, log in self.processes.values():
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
