@@ -4,7 +4,9 @@ Every scan on the shipment page comes here (`handle_scan`). An item's barcode co
 (scan to verify) and puts it into the open carton; when its line needs serial numbers, the next scan
 is that unit's serial. A box preset's barcode names the open carton's box. Command barcodes (the
 printable command sheet) do the rest: Pack & label, New carton, Mark shipped, Reprint, Skip, Cancel.
-Each carton's weight is the scale's stable reading when it is closed (New carton, Pack & label).
+Each carton's weight is the network scale's stable reading when it is closed (New carton, Pack & label);
+a station without one types it into the open carton's weight box (`set_weight`; a USB scale in keyboard
+mode types there too), and a command scanned before it waits for it.
 
 The cartons being filled live in the cache (keyed by shipment); Pack & label sends them through the
 chain, which stores them as packages; nothing goes to Amazon before that.
