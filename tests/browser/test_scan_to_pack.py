@@ -89,6 +89,7 @@ def test_a_simple_shipment_in_four_scans(page, live_server, sandbox_settings, sa
     _scan(page, scanpack.PACK)  # 3: Pack & label; the chain prints label and invoice here
     _wait_status(page, "SHIPLABEL_GENERATED")
     expect(page.locator("[data-fast-path=done]")).to_contain_text("printed on Scan bench's printer", timeout=STEP_TIMEOUT)
+    expect(page.locator("[data-flash]")).to_have_count(0)  # only how it ended, not "Pack & label started"
     expect(page.locator("#pack-scan")).to_be_focused()
     shoot("scan-02-labelled")
     _scan(page, scanpack.SHIP)  # 4: Mark shipped

@@ -163,3 +163,19 @@ def test_without_a_scale_a_weight_far_off_needs_the_command_again():
     first, second = _scan(shipment, station, scanpack.PACK, scanpack.PACK)
     assert first.level == "warn" and "Check the carton" in first.message
     assert second.level == "ok", second.message
+
+
+def test_without_a_scale_new_carton_takes_the_typed_weight_and_the_next_carton_is_weighed_afresh():
+    station = Station.objects.create(name="Plain bench", location_id="LOC")
+    BoxPreset.objects.create(name="Small box", length=20, width=15, height=10, barcode="BOX-S")
+    shipment = factories.shipment(lines=(("MUG-BLUE", 2),))
+    _scan(shipment, station, "MUG-BLUE", "BOX-S")
+    assert not scanpack.summary(shipment)["weigh_now"]  # a unit is still to scan: the scan box keeps the cursor
+    waiting = _scan(shipment, station, scanpack.NEW_CARTON)[0]
+    assert waiting.level == "warn" and scanpack.summary(shipment)["weigh_now"]
+    opened = scanpack.set_weight(shipment, Decimal("400"), "G", station=station, user=None)
+    assert opened.level == "ok" and "Carton 1 closed at 400 g" in opened.message
+    _scan(shipment, station, "MUG-BLUE", "BOX-S")
+    cartons = scanpack.cartons(shipment)["cartons"]
+    assert [(c["weight"], c["weight_unit"]) for c in cartons] == [("400", "G"), (None, None)]
+    assert scanpack.summary(shipment)["weigh_now"]  # every unit scanned: carton 2's weight is next
