@@ -385,6 +385,49 @@ class ScanForm(forms.Form):
 
 
 
+class CartonWeightForm(forms.Form):
+    """The open carton's weight at a scan-to-pack station without a network scale: typed, or typed by a
+    USB scale in keyboard mode, which often writes its unit after the number ("0.42 kg")."""
+
+    weight = forms.CharField(label="Carton weight", max_length=32, error_messages={
+        "required": "Type the carton's weight (or put it on the USB scale), then press Enter."},
+        widget=forms.TextInput(attrs={"id": "carton-weight", "inputmode": "decimal", "autocomplete": "off",
+                                      "spellcheck": "false"}))
+    weight_unit = forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
+                                    initial=WeightUnit.KG, widget=forms.Select(attrs={"id": "carton-weight-unit"}),
+                                    error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
+
+    def __init__(self, *args, bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bounds = bounds
+
+    def clean(self):
+        cleaned = super().clean()
+        text = (cleaned.get("weight") or "").strip().replace(",", ".")
+        if not text:
+            return cleaned
+        number, _, unit = text.partition(" ") if " " in text else (text.rstrip("gklbozGKLBOZ"), "",
+                                                                    text[len(text.rstrip("gklbozGKLBOZ")):])
+        unit = unit.strip().upper()
+        if unit:
+            if unit not in WeightUnit.values:
+                self.add_error("weight", f"Weight: {unit.lower()} is not a unit here; use g, kg, lb or oz.")
+                return cleaned
+            cleaned["weight_unit"] = unit
+        try:
+            cleaned["weight"] = Decimal(number.strip())
+            if not cleaned["weight"].is_finite():
+                raise ArithmeticError
+        except ArithmeticError:
+            self.add_error("weight", f"Weight: {text} is not a number; type it again, e.g. 0.45.")
+            return cleaned
+        if cleaned.get("weight_unit"):
+            problem = workflow.weight_problem(cleaned["weight"], cleaned["weight_unit"], self.bounds)
+            if problem:
+                self.add_error("weight", problem)
+        return cleaned
+
+
 class VerifyForm(forms.Form):
     """Scan to verify: one unit's barcode or SKU."""
 

@@ -59,6 +59,11 @@ def expected_weight(shipment, units: dict[str, int], *, whole_shipment: bool = T
     return None
 
 
+def unit_code(unit: str | None) -> str:
+    """Amazon's weight unit as ours (G, KG, LB, OZ), "" when it gave none."""
+    return _unit(unit) if unit else ""
+
+
 def _unit(unit: str | None) -> str:
     """Amazon writes the unit both ways (G / GRAMS, KG / KILOGRAMS)."""
     return {"GRAMS": "G", "KILOGRAMS": "KG", "POUNDS": "LB", "OUNCES": "OZ"}.get((unit or "").upper(),

@@ -37,6 +37,7 @@ def devices(request):
         raise PermissionDenied
     if request.station is None:
         return redirect("stations:choose")
-    context = {"station": request.station, "devices": station_devices(request.station)}
+    states = station_devices(request.station)
+    context = {"station": request.station, "devices": states, "problems": [d for d in states if d.level == "bad"]}
     template = "stations/devices.html#panel" if request.htmx else "stations/devices.html"
     return render(request, template, context)

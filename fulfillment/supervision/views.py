@@ -15,8 +15,10 @@ from fulfillment.accounts.roles import ADMIN, SUPERVISOR, role_required
 from fulfillment.claims.selectors import live_claim
 from fulfillment.documents.errors import DocumentError
 from fulfillment.documents.models import Document
+from fulfillment.printers.ipp import DocumentPrinterError
 from fulfillment.printers.zebra import PrinterError
 from fulfillment.shipments.models import Shipment
+from fulfillment.shipments.services import prints_silently
 from fulfillment.shipments.workflow import ShipmentError
 from fulfillment.stations.models import Station
 
@@ -42,8 +44,15 @@ def _documents(request):
     return locations_of(request.user).filter(Document.objects.all(), "shipment__location_id")
 
 
-def _printer_stations(request):
-    return locations_of(request.user).filter(Station.objects.exclude(printer_host=""))
+def _printer_stations(request, kind=None):
+    """The stations of the user's locations with a printer for this kind of document (a label: a Zebra;
+    an invoice or packing slip: an IPP document printer); any printer without a kind."""
+    stations = locations_of(request.user).filter(Station.objects.all())
+    if kind == Document.Kind.LABEL:
+        return stations.exclude(printer_host="")
+    if kind is not None:
+        return stations.exclude(document_printer_url="")
+    return stations.exclude(printer_host="", document_printer_url="")
 
 
 @supervisors_only
@@ -104,18 +113,25 @@ def history(request, shipment_id):
         "history": selectors.shipment_history(shipment),
         "shipment": shipment,
         "claim": live_claim(shipment),
-        # Where a ZPL label can be reprinted: the supervisor's station, else one they pick.
-        "printer_stations": [] if _printer_station(request) else list(_printer_stations(request).order_by("name")),
+        # Where a document is reprinted: the supervisor's station when it has the printer, else one they pick.
+        "label_stations": _stations_to_pick(request, Document.Kind.LABEL),
+        "document_stations": _stations_to_pick(request, Document.Kind.INVOICE),
     })
 
 
-def _printer_station(request, chosen=None):
-    """The station whose printer reprints a label: the one picked in the form, else the browser's
-    station if it has a printer; None when neither."""
-    if chosen:
-        return _printer_stations(request).filter(pk=chosen).first()
+def _stations_to_pick(request, kind):
     station = request.station
-    return station if station is not None and station.printer_host else None
+    if station is not None and (station.printer_host if kind == Document.Kind.LABEL else station.document_printer_url):
+        return []
+    return list(_printer_stations(request, kind).order_by("name"))
+
+
+def _printer_station(request, document, chosen=None):
+    """The station whose printer reprints a document: the one picked in the form (of the user's
+    locations, with that printer), else the browser's station; None when neither."""
+    if chosen:
+        return _printer_stations(request, document.kind).filter(pk=chosen).first()
+    return request.station
 
 
 @supervisors_only
@@ -147,16 +163,17 @@ def document(request, pk):
 @require_POST
 def reprint(request, pk):
     doc = get_object_or_404(_documents(request).select_related("shipment", "package").defer("printable_pdf"), pk=pk)
-    station = _printer_station(request, request.POST.get("station") or None)
-    if doc.is_zpl and station is None:
+    station = _printer_station(request, doc, request.POST.get("station") or None)
+    if doc.is_zpl and not prints_silently(doc, station):
         messages.error(request, "Not printed: choose the station whose label printer should print it.")
         return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
+    silently = prints_silently(doc, station)
     try:
         done = reprint_document(doc, station=station, by_user=request.user)
-    except (ShipmentError, PrinterError) as exc:
-        messages.error(request, f"Not printed: {exc.packer_message}")
+    except (ShipmentError, PrinterError, DocumentPrinterError) as exc:
+        messages.error(request, f"{doc.get_kind_display()} not printed: {exc.packer_message}")
         return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
     messages.success(request, done)
-    if doc.is_zpl:
+    if silently:
         return redirect("supervision:history", shipment_id=doc.shipment.amazon_id)
-    return redirect("supervision:document", pk=doc.pk)
+    return redirect("supervision:document", pk=doc.pk)  # the browser's print dialog: the fallback

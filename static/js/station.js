@@ -15,10 +15,12 @@
       if (target.select && target.value === target.defaultValue) target.select();
     }
   }
-  // Never steal focus from a field the packer is filling in (polling swaps happen under them).
+  // Never steal focus from a field the packer is filling in (polling swaps happen under them). A box a
+  // scan or a scale types into whole, Enter included ([data-scanned-into]), is never half filled in: the
+  // cursor leaves it for where the next scan goes (htmx puts it back in a box of the same id after a swap).
   function isTyping() {
     var el = document.activeElement;
-    return el && el.matches && el.matches("input:not([data-scan-focus]):not([type=checkbox]):not([type=radio]), textarea, select");
+    return el && el.matches && el.matches("input:not([data-scan-focus]):not([data-scanned-into]):not([type=checkbox]):not([type=radio]), textarea, select");
   }
 
   // Scanners end every code with Enter: in [data-enter-next] fields Enter moves to the next box to
@@ -164,7 +166,9 @@
     // A freshly swapped scan field is selected even if HTMX kept its focus: the next scan replaces the text.
     // A swap elsewhere (a poll of a step, the claim, the queue) never moves the cursor, unless the swap
     // took the focused element away.
-    var target = document.querySelector("[data-scan-focus]");
+    // The swapped part's own target first (a form that came back with a field to fix, under the scan box).
+    var target = (event.target.querySelector && event.target.querySelector("[data-scan-focus]"))
+      || document.querySelector("[data-scan-focus]");
     var active = document.activeElement;
     var lost = !active || active === document.body || !document.contains(active);
     if (target && event.target.contains && event.target.contains(target) && (lost || !isTyping())) {

@@ -228,7 +228,7 @@ def test_seller_flex_fast_path_pack_and_label(packer_page, live_server, sandbox,
     shipment = _add(sandbox, programme="seller_flex", marketplace="IN", skus=["MILTON-THERMO-1000-SS"], units=1,
                     label_format="ZPL", invoice_shape="base64_pdf_text", ship_by_hours=0.5)
     _open_by_scan(page, live_server, shipment.amazon_id)  # action 1: the scan
-    expect(page.locator("#fp-weight")).to_be_focused()
+    expect(page.locator("#pack-scan")).to_be_focused()  # scan to pack at every station; the form below it
     page.get_by_role("button", name="Medium box").click()  # action 2: the box
     page.locator("#fp-weight").fill("520")
     shoot("40-fast-path")

@@ -3,6 +3,7 @@ as a scanner types), the weight from the virtual scale, the label printed by the
 the invoice by the virtual IPP document printer."""
 
 import json
+import re
 import threading
 from decimal import Decimal
 
@@ -88,6 +89,7 @@ def test_a_simple_shipment_in_four_scans(page, live_server, sandbox_settings, sa
     _scan(page, scanpack.PACK)  # 3: Pack & label; the chain prints label and invoice here
     _wait_status(page, "SHIPLABEL_GENERATED")
     expect(page.locator("[data-fast-path=done]")).to_contain_text("printed on Scan bench's printer", timeout=STEP_TIMEOUT)
+    expect(page.locator("[data-flash]")).to_have_count(0)  # only how it ended, not "Pack & label started"
     expect(page.locator("#pack-scan")).to_be_focused()
     shoot("scan-02-labelled")
     _scan(page, scanpack.SHIP)  # 4: Mark shipped
@@ -142,3 +144,51 @@ def test_two_cartons_with_serials_without_the_mouse(page, live_server, sandbox_s
     assert sorted(SerialNumber.objects.filter(shipment=shipment).values_list("serial", flat=True)) == [
         "SN-TP-0001", "SN-TP-0002"]
     assert len(list(zebra.out_dir.glob("*.zpl"))) == 2
+
+
+def test_a_station_without_a_scale_packs_by_scans_and_a_typed_weight(page, live_server, sandbox_settings, sandbox,
+                                                                     devices, clicks, shoot):
+    """No network scale: the weight is typed into the open carton's box (as a USB scale in keyboard mode
+    types it: number, unit, Enter); Amazon's suggestion is a hint, never the value."""
+    zebra, docs, _ = devices
+    (zebra_host, zebra_port) = zebra.server_address[:2]
+    station = Station.objects.create(name="Plain bench", location_id=LOCATION, timezone="Asia/Kolkata",
+                                     printer_host=zebra_host, printer_port=zebra_port, document_printer_url=docs.url)
+    shipment = _add(sandbox, programme="seller_flex", marketplace="IN", skus=["MILTON-THERMO-1000-SS"], units=1,
+                    label_format="ZPL", invoice_shape="pdf", ship_by_hours=2)
+    sign_in_at_station(page, live_server, make_packer(), station.name)
+    page.goto(f"{live_server.url}/shipments/")
+    expect(page.locator("#scan-input")).to_be_focused()
+    before = clicks()
+
+    _scan(page, shipment.amazon_id)
+    page.wait_for_url(f"**/shipments/{shipment.amazon_id}/")
+    expect(page.locator("#pack-scan")).to_be_focused()
+    _scan(page, "MILTON-THERMO-1000-SS")
+    weight = page.locator("#carton-weight")
+    expect(weight).to_be_focused()  # the carton is full: its weight is what is missing
+    expect(weight).to_have_value("")  # Amazon's suggestion is only the placeholder
+    expect(weight).to_have_attribute("placeholder", re.compile(r"Amazon: .* \(hint\)"))
+    shoot("scan-06-weigh-the-carton")
+    _scan(page, "abc")  # a slip: said, kept, the cursor stays
+    expect(page.locator("[data-flash]")).to_contain_text("abc is not a number")
+    expect(weight).to_have_value("abc")
+    expect(weight).to_be_focused()
+    page.keyboard.press("Control+A")
+    grams = Decimal(shipment.recommended_weight) * (1000 if shipment.recommended_weight_unit.startswith("K") else 1)
+    typed = f"{grams / 1000 + Decimal('0.012'):.3f}"
+    _scan(page, f"{typed} kg")  # what a USB scale types
+    expect(page.locator("[data-carton='1']")).to_contain_text(f"{Decimal(typed).normalize():f} kg")
+    expect(page.locator("#pack-scan")).to_be_focused()
+    shoot("scan-07-typed-weight")
+    _scan(page, scanpack.PACK)
+    _wait_status(page, "SHIPLABEL_GENERATED")
+    expect(page.locator("[data-fast-path=done]")).to_contain_text("printed on Plain bench's printer", timeout=STEP_TIMEOUT)
+    expect(page.locator("[data-flash]")).to_have_count(0)  # "Pack & label started" went with its end
+    _scan(page, scanpack.SHIP)
+    _wait_status(page, "SHIPPED")
+
+    assert clicks() == before
+    package = Shipment.objects.get(pk=shipment.pk).packages.get()
+    assert (package.weight, package.weight_unit) == (Decimal(typed), "KG")
+    assert len(list(zebra.out_dir.glob("*.zpl"))) == 1

@@ -143,7 +143,7 @@ def test_shipment_pages_at_each_step(page, live_server, floor, shoot):
     sign_in_at_station(page, live_server, user, "Bench A")
     page.goto(f"{live_server.url}/shipments/{accepted.amazon_id}/")
     expect(page.locator("[data-action=PACK_AND_LABEL]")).to_be_visible()
-    expect(page.locator("#fp-weight")).to_be_focused()
+    expect(page.locator("#pack-scan")).to_be_focused()  # scan to pack at every station, the form below it
     page.get_by_role("button", name="Small box").click()
     expect(page.locator("#fp-length")).to_have_value("20")
     shoot("03-shipment-accepted-fast-path")

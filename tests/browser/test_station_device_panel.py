@@ -38,7 +38,10 @@ def test_devices_page_shows_each_device_and_what_to_check(page, live_server, tmp
                                         content=b"^XA^FDx^FS^XZ", original_format="ZPL", content_type="application/zpl")
         services.print_label(label, station=station, user=None)
         sign_in_at_station(page, live_server, make_packer(), "Bench D")
-        page.goto(f"{live_server.url}/stations/devices/")
+        page.goto(f"{live_server.url}/shipments/")
+        page.locator("[data-nav=devices]").click()  # the top navigation's Devices
+        expect(page.locator("[data-nav=devices]")).to_have_attribute("aria-current", "page")
+        expect(page).to_have_title("Devices · Bench D · Packbench")  # all well: the title says nothing more
         cards = page.locator("[data-device]")
         expect(cards).to_have_count(3)
         expect(cards.nth(0)).to_have_attribute("data-device-state", "ok")
@@ -54,8 +57,8 @@ def test_devices_page_shows_each_device_and_what_to_check(page, live_server, tmp
     with socket.socket() as probe:  # the scale is gone: the panel says what to check on its next look
         probe.bind(("127.0.0.1", 0))
         Station.objects.filter(pk=station.pk).update(scale_port=probe.getsockname()[1])
-    page.reload()
-    expect(cards.nth(1)).to_have_attribute("data-device-state", "bad")
+    expect(cards.nth(1)).to_have_attribute("data-device-state", "bad")  # its next look (every 5 s)
+    expect(page).to_have_title("⚠ 1 device to check · Devices · Bench D · Packbench")  # at a glance, from the tab
     expect(cards.nth(1).locator("[data-device-problem]")).to_contain_text("Check: The scale at")
     expect(cards.nth(1).locator("[data-device-problem]")).to_contain_text("switched on")
     shoot("devices-04-scale-down")

@@ -161,7 +161,7 @@ def test_enter_in_the_weight_goes_to_the_next_box_to_fill_not_the_unit(packer_pa
     page = packer_page
     made = _fast_path_shipment()
     page.goto(f"{live_server.url}/shipments/{made.amazon_id}/")
-    expect(page.locator("#fp-weight")).to_be_focused()
+    expect(page.locator("#pack-scan")).to_be_focused()  # scan to pack is at every station; the form is below it
     page.locator("#fp-weight").fill("580")
     page.locator("#fp-weight").press("Enter")
     expect(page.locator("[data-action=PACK_AND_LABEL]")).to_be_focused()  # Enter again packs it

@@ -129,3 +129,53 @@ def test_command_sheet_pdf(client, station):
     shots = settings.BASE_DIR / "screenshots"
     shots.mkdir(exist_ok=True)
     page.render(scale=1366 / page.get_width()).to_pil().save(shots / "command-sheet-1366.png")
+
+
+def test_without_a_scale_pack_and_label_waits_for_the_typed_weight_then_goes_on():
+    from fulfillment.shipments.forms import CartonWeightForm
+
+    station = Station.objects.create(name="Plain bench", location_id="LOC")
+    shipment = factories.shipment(lines=(("MUG-BLUE", 1),), recommended_length=Decimal(21), recommended_width=Decimal(16),
+                                  recommended_height=Decimal(9), recommended_dimension_unit="CM",
+                                  recommended_weight=Decimal(350), recommended_weight_unit="G")
+    item, pack = _scan(shipment, station, "MUG-BLUE", scanpack.PACK)
+    assert "Type the carton's weight" in item.message
+    assert pack.level == "warn" and "Weigh carton 1" in pack.message  # never Amazon's 350 g
+    assert scanpack.summary(shipment)["weigh_now"]
+    assert not ShipmentStep.objects.filter(shipment=shipment, kind="CONFIRM").exists()
+    form = CartonWeightForm({"weight": "0.36kg", "weight_unit": "G"})  # what a USB scale types wins over the unit box
+    assert form.is_valid() and (form.cleaned_data["weight"], form.cleaned_data["weight_unit"]) == (Decimal("0.36"), "KG")
+    assert "not a number" in CartonWeightForm({"weight": "NaN", "weight_unit": "G"}).errors["weight"][0]
+    done = scanpack.set_weight(shipment, Decimal("0.36"), "KG", station=station, user=None)  # Enter: the scan waiting goes on
+    assert done.level == "ok" and done.progress, done.message
+    step = ShipmentStep.objects.get(shipment=shipment, kind="CONFIRM")
+    assert step.payload["packages"][0]["weight"] == "0.36" and step.payload["packages"][0]["weight_unit"] == "KG"
+
+
+def test_without_a_scale_a_weight_far_off_needs_the_command_again():
+    station = Station.objects.create(name="Plain bench", location_id="LOC")
+    shipment = factories.shipment(lines=(("MUG-BLUE", 1),), recommended_length=Decimal(21), recommended_width=Decimal(16),
+                                  recommended_height=Decimal(9), recommended_dimension_unit="CM",
+                                  recommended_weight=Decimal(350), recommended_weight_unit="G")
+    _scan(shipment, station, "MUG-BLUE")
+    typed = scanpack.set_weight(shipment, Decimal("2"), "KG", station=station, user=None)
+    assert typed.level == "ok" and "weighs 2 kg" in typed.message
+    first, second = _scan(shipment, station, scanpack.PACK, scanpack.PACK)
+    assert first.level == "warn" and "Check the carton" in first.message
+    assert second.level == "ok", second.message
+
+
+def test_without_a_scale_new_carton_takes_the_typed_weight_and_the_next_carton_is_weighed_afresh():
+    station = Station.objects.create(name="Plain bench", location_id="LOC")
+    BoxPreset.objects.create(name="Small box", length=20, width=15, height=10, barcode="BOX-S")
+    shipment = factories.shipment(lines=(("MUG-BLUE", 2),))
+    _scan(shipment, station, "MUG-BLUE", "BOX-S")
+    assert not scanpack.summary(shipment)["weigh_now"]  # a unit is still to scan: the scan box keeps the cursor
+    waiting = _scan(shipment, station, scanpack.NEW_CARTON)[0]
+    assert waiting.level == "warn" and scanpack.summary(shipment)["weigh_now"]
+    opened = scanpack.set_weight(shipment, Decimal("400"), "G", station=station, user=None)
+    assert opened.level == "ok" and "Carton 1 closed at 400 g" in opened.message
+    _scan(shipment, station, "MUG-BLUE", "BOX-S")
+    cartons = scanpack.cartons(shipment)["cartons"]
+    assert [(c["weight"], c["weight_unit"]) for c in cartons] == [("400", "G"), (None, None)]
+    assert scanpack.summary(shipment)["weigh_now"]  # every unit scanned: carton 2's weight is next

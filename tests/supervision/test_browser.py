@@ -1,5 +1,6 @@
 """A supervisor at the board, in real Chromium against the live server."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from fulfillment.accounts import roles
 from fulfillment.claims import services as claims
 from fulfillment.claims.models import Claim
+from fulfillment.printers.virtual_ipp import VirtualDocumentPrinter
 from fulfillment.shipments.models import ShipmentEvent, Status
 
 from . import factories as f
@@ -69,7 +71,7 @@ def test_a_supervisor_finds_an_overdue_shipment_and_releases_the_packers_claim(p
 
 @pytest.mark.django_db(transaction=True)
 def test_a_supervisor_starts_on_the_board_and_reaches_a_shipped_shipment_from_it(page, shoot, live_server,
-                                                                                label_printer):
+                                                                                label_printer, tmp_path):
     """Issue 9, defect 8: supervisors landed on "Which station are you at?"; filtering the board by
     SHIPPED listed nothing; reprinting before choosing a station said "ask your admin". Defect 7: a
     shipped shipment's history still counted down to its ship-by."""
@@ -80,7 +82,10 @@ def test_a_supervisor_starts_on_the_board_and_reaches_a_shipped_shipment_from_it
     now = timezone.now()
     Station.objects.create(name="Bench 1", location_id="LOC-1")
     host, port = label_printer.server_address
-    Station.objects.create(name="Bench 2", location_id="LOC-1", printer_host=host, printer_port=port)
+    docs = VirtualDocumentPrinter(("127.0.0.1", 0), tmp_path / "documents")
+    threading.Thread(target=docs.serve_forever, daemon=True).start()
+    Station.objects.create(name="Bench 2", location_id="LOC-1", printer_host=host, printer_port=port,
+                           document_printer_url=docs.url)
     sofia = f.user("sofia", roles.SUPERVISOR)
     old = f.shipment(now=now - timedelta(days=30), status=Status.SHIPPED, ship_by_in=timedelta(hours=2),
                      buyer_order_id="171-0000000-0000030", tracking_ids=["TRK-OLD-1"])
@@ -88,6 +93,8 @@ def test_a_supervisor_starts_on_the_board_and_reaches_a_shipped_shipment_from_it
                                      tracking_id="TRK-OLD-1", shipped_at=now - timedelta(days=30))
     label = Document.objects.create(shipment=old, package=package, kind=Document.Kind.LABEL,
                                     content=b"^XA^FDold^FS^XZ", original_format="ZPL", content_type="text/plain")
+    Document.objects.create(shipment=old, kind=Document.Kind.INVOICE, content=b"%PDF-1.4\n%%EOF",
+                            original_format="PDF", content_type="application/pdf")
     f.shipment(now=now, status=Status.ACCEPTED, ship_by_in=timedelta(hours=3))
 
     page.goto(f"{live_server.url}/")
@@ -113,10 +120,20 @@ def test_a_supervisor_starts_on_the_board_and_reaches_a_shipped_shipment_from_it
     expect(page.locator("[data-ship-by-closed]")).to_be_visible()
     expect(page.locator(".ship-header .countdown")).to_have_count(0)
 
-    reprint = page.locator("#documents form", has=page.get_by_role("button", name="Reprint"))
+    reprint = page.locator("#documents tr", has_text="Shipping label").locator("form")
     reprint.locator("select[name=station]").select_option(label="Bench 2")
     shoot("81-history-reprint-choose-station")
     reprint.get_by_role("button", name="Reprint").click()
     expect(page.get_by_text("Label sent to Bench 2's printer.")).to_be_visible()
     assert label_printer.jobs == [bytes(label.content)]
     assert ShipmentEvent.objects.filter(shipment=old, kind="LABEL_PRINTED", user=sofia).exists()
+    # The invoice goes to Bench 2's document printer, no print dialog.
+    reprint = page.locator("#documents tr", has_text="Invoice").locator("form")
+    reprint.locator("select[name=station]").select_option(label="Bench 2")
+    reprint.get_by_role("button", name="Reprint").click()
+    expect(page.get_by_text("Invoice sent to Bench 2's document printer")).to_be_visible()
+    shoot("82-history-invoice-reprinted")
+    assert page.url.endswith(f"/supervision/shipments/{old.amazon_id}/")
+    assert len(list((tmp_path / "documents").glob("*.json"))) == 1
+    docs.shutdown()
+    docs.server_close()

@@ -215,3 +215,57 @@ def test_a_supervisor_reprints_a_zpl_label_on_the_stations_printer(client, live_
     assert received == [b"^XA^FDreprint^FS^XZ"]
     assert "Label sent to Bench 1&#x27;s printer." in response.content.decode()
     assert done.events.filter(kind="LABEL_PRINTED", user=sofia).exists()
+
+
+def test_a_supervisor_reprints_at_a_chosen_station_without_a_dialog(client, live_floor, tmp_path):
+    """PNG label as ZPL to the chosen station's (virtual) Zebra, invoice over IPP to its (virtual) document
+    printer, each print in the history; a printer that is down says so, and is recorded too."""
+    from fulfillment.accounts.models import LocationMembership
+    from fulfillment.printers.virtual import VirtualPrinter
+    from fulfillment.printers.virtual_ipp import VirtualDocumentPrinter
+    from tests.printers.test_silent_printing import _png, _serve
+
+    sofia = _login(client, roles.SUPERVISOR)
+    LocationMembership.objects.create(user=sofia, location_id="LOC-1")  # two locations on the floor: hers is LOC-1
+    zebra = _serve(VirtualPrinter(("127.0.0.1", 0), tmp_path / "labels"))
+    docs = _serve(VirtualDocumentPrinter(("127.0.0.1", 0), tmp_path / "documents"))
+    try:
+        host, port = zebra.server_address[:2]
+        station = Station.objects.create(name="Bench 2", location_id="LOC-1", printer_host=host, printer_port=port,
+                                         document_printer_url=docs.url)
+        Station.objects.create(name="Elsewhere", location_id="LOC-OTHER", printer_host=host, printer_port=port)
+        desk = Station.objects.create(name="Desk", location_id="LOC-1")  # the supervisor's: no printers
+        client.post(reverse("stations:use", args=[desk.pk]))
+        done = live_floor["done"]
+        package = Package.objects.create(shipment=done, package_id="PKG-8", length=1, width=1, height=1, weight=50)
+        label = Document.objects.create(shipment=done, package=package, kind=Document.Kind.LABEL, content=_png(),
+                                        content_type="image/png", original_format="PNG")
+        invoice = Document.objects.create(shipment=done, kind=Document.Kind.INVOICE, content=b"%PDF-1.4\n%%EOF",
+                                          content_type="application/pdf", original_format="PDF")
+        page = client.get(reverse("supervision:history", args=[done.amazon_id])).content.decode()
+        i = page.find("Elsewhere")
+        assert i < 0, page[i - 300:i + 100]
+        assert "Bench 2</option>" in page and "Print from this browser" in page and "Desk</option>" not in page
+
+        response = client.post(reverse("supervision:reprint", args=[label.pk]), {"station": station.pk}, follow=True)
+        assert "Label sent to Bench 2&#x27;s printer." in response.content.decode()
+        assert b"^GFA" in next((tmp_path / "labels").glob("*.zpl")).read_bytes()  # the PNG, as ZPL
+        assert done.events.filter(kind="LABEL_PRINTED", user=sofia, message__contains="printer Bench 2").exists()
+
+        response = client.post(reverse("supervision:reprint", args=[invoice.pk]), {"station": station.pk})
+        assert response["Location"] == reverse("supervision:history", args=[done.amazon_id])  # no browser dialog
+        assert [p.suffix for p in (tmp_path / "documents").iterdir()] != []
+        assert done.events.filter(kind="NOTE", user=sofia, message__contains="document printer Bench 2").exists()
+    finally:
+        for server in (zebra, docs):
+            server.shutdown()
+            server.server_close()
+    # The printers are gone: the supervisor reads what failed, the history keeps it.
+    response = client.post(reverse("supervision:reprint", args=[invoice.pk]), {"station": station.pk}, follow=True)
+    assert "Invoice not printed:" in response.content.decode()
+    response = client.post(reverse("supervision:reprint", args=[label.pk]), {"station": station.pk}, follow=True)
+    assert "Shipping label not printed:" in response.content.decode()
+    assert done.events.filter(kind="PRINT_FAILED").count() == 2
+    # Nothing chosen, the supervisor's own station has no document printer: the browser prints it.
+    response = client.post(reverse("supervision:reprint", args=[invoice.pk]))
+    assert response["Location"] == reverse("supervision:document", args=[invoice.pk])

@@ -4,7 +4,9 @@ Every scan on the shipment page comes here (`handle_scan`). An item's barcode co
 (scan to verify) and puts it into the open carton; when its line needs serial numbers, the next scan
 is that unit's serial. A box preset's barcode names the open carton's box. Command barcodes (the
 printable command sheet) do the rest: Pack & label, New carton, Mark shipped, Reprint, Skip, Cancel.
-Each carton's weight is the scale's stable reading when it is closed (New carton, Pack & label).
+Each carton's weight is the network scale's stable reading when it is closed (New carton, Pack & label);
+a station without one types it into the open carton's weight box (`set_weight`; a USB scale in keyboard
+mode types there too), and a command scanned before it waits for it.
 
 The cartons being filled live in the cache (keyed by shipment); Pack & label sends them through the
 chain, which stores them as packages; nothing goes to Amazon before that.
@@ -51,10 +53,11 @@ class PackScan:
     level: str
     message: str
     open_shipment: str = ""  # the scan named another shipment: open it
+    progress: bool = False  # says a chain started: shown only while it runs (its end has its own message)
 
     @property
     def flash(self) -> dict:
-        return {"level": self.level, "text": self.message}
+        return {"level": self.level, "text": self.message, "progress": self.progress}
 
 
 def _key(shipment) -> str:
@@ -67,8 +70,9 @@ def _new_carton() -> dict:
 
 def cartons(shipment) -> dict:
     """The cartons being packed: {"cartons": [{box, units {line: n}, serials {line: [..]}, weight}],
-    "awaiting": line id whose serial the next scan is, "confirm": a weight warning already shown}."""
-    return cache.get(_key(shipment)) or {"cartons": [_new_carton()], "awaiting": None, "confirm": ""}
+    "awaiting": line id whose serial the next scan is, "confirm": a weight warning already shown,
+    "pending": the command waiting for the open carton's typed weight}."""
+    return cache.get(_key(shipment)) or {"cartons": [_new_carton()], "awaiting": None, "confirm": "", "pending": None}
 
 
 def _save(shipment, state: dict) -> None:
@@ -115,7 +119,7 @@ def handle_scan(shipment, code: str, *, station, user) -> PackScan:
             other = selectors.find_shipment(code, location_id=station.location_id)
             if other is not None and other.pk != shipment.pk:  # the next shipment, scanned from here
                 return PackScan("ok", f"Opening {other.amazon_id}.", open_shipment=other.amazon_id)
-        return _item(shipment, code, state, user)
+        return _item(shipment, code, state, user, station=station)
     except ShipmentError as exc:
         return PackScan("error", exc.packer_message)
 
@@ -133,7 +137,7 @@ def _is_item(shipment, code: str) -> bool:
     return any(line.merchant_sku.casefold() in skus for line in shipment.line_items.all())
 
 
-def _item(shipment, code, state, user) -> PackScan:
+def _item(shipment, code, state, user, *, station) -> PackScan:
     if shipment.status not in (Status.ACCEPTED, Status.CONFIRMED) or shipment.packages.exists():
         return PackScan("error", f"{code} was not packed: this shipment's packages are already made. "
                                  "Scan a command (Reprint, Mark shipped).")
@@ -143,12 +147,15 @@ def _item(shipment, code, state, user) -> PackScan:
     line = result.line_item
     carton = state["cartons"][-1]
     carton["units"][line.line_item_id] = carton["units"].get(line.line_item_id, 0) + 1
+    carton["weight"] = carton["weight_unit"] = None  # a weight typed before this item is no longer the carton's
     number = len(state["cartons"])
     state["confirm"] = ""
     message = f"Carton {number}: {line.merchant_sku} ({result.message.split(': ', 1)[1]})"
     if line.serial_number_requirement == "REQUIRED":
         state["awaiting"] = line.line_item_id
         message += f" Now scan the serial number of this {line.merchant_sku}."
+    elif result.complete and not station.scale_host:
+        message += " Type the carton's weight (or put it on the USB scale) and press Enter."
     elif result.complete:
         message += " Scan Pack & label" + (" or New carton." if number == 1 else ".")
     _save(shipment, state)
@@ -239,8 +246,6 @@ def _stable_reading(station):
     """The scale's stable weight, waiting a moment for a rocking parcel to settle."""
     from fulfillment.printers.scale import ScaleError, read_weight
 
-    if not station.scale_host:
-        raise ShipmentError("This station has no scale: type the weight in the form and press Pack & label.")
     deadline = time.monotonic() + STABLE_WAIT_SECONDS
     while True:
         try:
@@ -258,34 +263,66 @@ def _stable_reading(station):
 
 
 def _close_carton(shipment, state, *, station, opening: bool) -> PackScan | None:
-    """Weigh the open carton; with `opening`, open the next one. None = closed (for Pack & label)."""
+    """Weigh the open carton; with `opening`, open the next one. None = closed (for Pack & label).
+    The weight is the network scale's stable reading, else the one typed into the open carton's weight
+    box (by hand or by a USB scale in keyboard mode); without one yet, the command waits for it."""
     carton, number = state["cartons"][-1], len(state["cartons"])
     if not carton["units"]:
         return PackScan("error", f"Carton {number} is empty: scan its items first.")
     if carton["box"] is None and (opening or number > 1 or shipment.recommended_length is None):
         return PackScan("error", f"Scan the barcode of carton {number}'s box first (box barcodes are on the "
                                  "command sheet).")
-    reading = _stable_reading(station)
+    if station.scale_host:
+        reading = _stable_reading(station)
+        value, unit, grams = reading.value, reading.unit, reading.grams
+    elif carton["weight"] is None:
+        state["pending"] = NEW_CARTON if opening else PACK  # Enter in the weight box carries it on
+        _save(shipment, state)
+        return PackScan("warn", f"Weigh carton {number}: type its weight (or put it on the USB scale) and press Enter.")
+    else:
+        value, unit = Decimal(carton["weight"]), carton["weight_unit"]
+        grams = value * workflow.GRAMS_PER[unit]
+    state["pending"] = None
     lines = _lines(shipment)
     units = weighing.units_by_sku([lines[line_id] for line_id in carton["units"]],
                                   {line_id: n for line_id, n in carton["units"].items()})
     whole = len(state["cartons"]) == 1 and not _remaining(shipment, state)
-    warning = weighing.weight_warning(reading.grams, weighing.expected_weight(shipment, units, whole_shipment=whole))
-    signature = f"{number}:{reading.value}{reading.unit}"
+    warning = weighing.weight_warning(grams, weighing.expected_weight(shipment, units, whole_shipment=whole))
+    signature = f"{number}:{value}{unit}"
     if warning and state.get("confirm") != signature:
         state["confirm"] = signature
         _save(shipment, state)
-        return PackScan("warn", f"{warning} Scan the same command again to go on with {reading.value} "
-                                f"{reading.unit.lower()}.")
-    carton["weight"], carton["weight_unit"] = str(reading.value), reading.unit
+        return PackScan("warn", f"{warning} Scan the same command again to go on with {value} {unit.lower()}.")
+    carton["weight"], carton["weight_unit"] = str(value), unit
     state["confirm"] = ""
     if opening:
         state["cartons"].append(_new_carton())
         _save(shipment, state)
-        return PackScan("ok", f"Carton {number} closed at {reading.value} {reading.unit.lower()}. "
+        return PackScan("ok", f"Carton {number} closed at {value} {unit.lower()}. "
                               f"Carton {number + 1} is open: scan its box and items.")
     _save(shipment, state)
     return None
+
+
+def set_weight(shipment, weight, unit: str, *, station, user) -> PackScan:
+    """The open carton's weight, typed (a station without a network scale): noted, and a Pack & label or
+    New carton that waited for it goes on."""
+    state = cartons(shipment)
+    if not summary(shipment)["packing"]:
+        return PackScan("error", "This shipment's packages are already with Amazon: follow the next step on screen.")
+    carton, number = state["cartons"][-1], len(state["cartons"])
+    if not carton["units"]:
+        return PackScan("error", f"Carton {number} is empty: scan its items first, then weigh it.")
+    carton["weight"], carton["weight_unit"] = f"{Decimal(weight).normalize():f}", unit
+    pending = state.get("pending")
+    _save(shipment, state)
+    if pending:
+        try:
+            return _command(shipment, pending, state, station=station, user=user)
+        except ShipmentError as exc:
+            return PackScan("error", exc.packer_message)
+    return PackScan("ok", f"Carton {number} weighs {carton['weight']} {unit.lower()}. "
+                          "Scan Pack & label, or New carton for one more carton.")
 
 
 def _pack(shipment, state, *, station, user) -> PackScan:
@@ -310,7 +347,7 @@ def _pack(shipment, state, *, station, user) -> PackScan:
     # Pack & label scanned again sends the same cartons, the items need no second scan.
     count = len(packages)
     return PackScan("ok", f"Pack & label started for {count} carton{'s' if count != 1 else ''}: labels and "
-                          "documents print at this station.")
+                          "documents print at this station.", progress=True)
 
 
 def _package(shipment, carton) -> dict:
@@ -364,5 +401,11 @@ def summary(shipment) -> dict:
         })
     awaiting = lines.get(state["awaiting"]) if state["awaiting"] else None
     packing = shipment.status in (Status.ACCEPTED, Status.CONFIRMED) and not shipment.packages.exists()
+    remaining = sum(_remaining(shipment, state).values()) if packing else 0
+    open_carton = state["cartons"][-1]
+    # No network scale: the open carton's weight box has the cursor when its weight is what is missing.
+    weigh_now = packing and not awaiting and bool(open_carton["units"]) and open_carton["weight"] is None and (
+        bool(state.get("pending")) or not remaining)
     return {"cartons": shown if packing else [], "awaiting": awaiting, "packing": packing,
-            "remaining": sum(_remaining(shipment, state).values()) if packing else 0}
+            "remaining": remaining, "weigh_now": weigh_now,
+            "started": packing and (bool(awaiting) or any(c["units"] for c in state["cartons"]))}

@@ -18,8 +18,9 @@ from fulfillment.claims.services import assert_can_act
 from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
 
-from .. import selectors, services, workflow
+from .. import selectors, services, weighing, workflow
 from ..forms import (
+    CartonWeightForm,
     CourierForm,
     RegenerateLabelForm,
     ScanForm,
@@ -34,8 +35,10 @@ from ..models import (
     Shipment,
     ShipmentStep,
     Status,
+    WeightUnit,
 )
 from ..programmes import status_rank
+from ..services import scanpack
 from ..step_kinds import STEP_KINDS
 
 Kind = ShipmentStep.Kind
@@ -258,7 +261,15 @@ def _body_context(request, station, shipment, **extra):
         from .mfn import mfn_context
 
         context.update(mfn_context(shipment, packages))
+    if context["can_pack"] and not station.scale_host and "carton_weight_form" not in extra:
+        # Scan to pack without a network scale: the open carton's weight is typed (Amazon's is only a hint).
+        unit = scanpack.cartons(shipment)["cartons"][-1]["weight_unit"]  # the unit of the weight typed last, if any
+        context["carton_weight_form"] = CartonWeightForm(initial={
+            "weight_unit": unit or weighing.unit_code(shipment.recommended_weight_unit) or WeightUnit.KG})
     context.update(extra)
+    flash = context.get("flash")
+    if flash and flash.get("progress") and not (chain and chain.running):
+        context["flash"] = None  # "Pack & label started": once it has ended, only how it ended shows
     return context
 
 

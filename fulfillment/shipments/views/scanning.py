@@ -16,6 +16,7 @@ from fulfillment.documents.models import Document
 from fulfillment.stations.models import BoxPreset
 
 from .. import services, weighing, workflow
+from ..forms import CartonWeightForm
 from ..services import scanpack
 from .base import _error, _render_body, station_view
 
@@ -72,9 +73,21 @@ def print_document(request, station, shipment, document_id):
 @require_POST
 @station_view
 def scan(request, station, shipment):
-    """One scan at a scan-to-pack station (`scanpack.handle_scan`); the shipment body comes back with
-    what the scan did, and the cursor back in the scan box."""
-    result = scanpack.handle_scan(shipment, request.POST.get("code", ""), station=station, user=request.user)
+    """One scan at a scan-to-pack station (`scanpack.handle_scan`), or the open carton's typed weight
+    (`weight`: a station without a network scale); the shipment body comes back with what it did, and
+    the cursor where the next scan goes."""
+    if "weight" in request.POST:
+        form = CartonWeightForm(request.POST, bounds=station.package_bounds())
+        if not form.is_valid():  # what was typed stays in the box, beside what is wrong
+            text = " ".join(error for errors in form.errors.values() for error in errors)
+            if not request.htmx:
+                messages.error(request, text)
+                return redirect("shipments:detail", amazon_id=shipment.amazon_id)
+            return _render_body(request, station, shipment, flash=_error(text), carton_weight_form=form)
+        result = scanpack.set_weight(shipment, form.cleaned_data["weight"], form.cleaned_data["weight_unit"],
+                                         station=station, user=request.user)
+    else:
+        result = scanpack.handle_scan(shipment, request.POST.get("code", ""), station=station, user=request.user)
     if result.open_shipment:
         url = reverse("shipments:detail", args=[result.open_shipment])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
