@@ -177,6 +177,15 @@ class Browser:
         fields = form_fields(body, "fast-path")
         if not fields:
             return "no Pack & label form"
+        if not fields.get("fp-weight"):
+            # The packer weighs the carton: the box is empty (Amazon's weight is only a hint); this floor's
+            # cartons weigh what Amazon recommends.
+            from fulfillment.shipments.models import Shipment
+            from fulfillment.shipments.weighing import unit_code
+
+            weight, unit = Shipment.objects.filter(amazon_id=amazon_id).values_list(
+                "recommended_weight", "recommended_weight_unit").get()
+            fields["fp-weight"], fields["fp-weight_unit"] = str(weight), unit_code(unit)
         body = self.post(f"/shipments/{amazon_id}/pack-and-label/", fields).text
         body = self.wait_for_steps(amazon_id, body, deadline)
         for printed in PRINTED.findall(body):  # PDF/PNG labels print from the page, which then says so
@@ -344,6 +353,8 @@ def prepare(accounts: int, packers: int, per_account: int, sandbox: Sandbox, pri
     sandbox.reset(count=0)
     tokens = [f"Atzr|bench-seller-{n}" for n in range(1, accounts)]
     sandbox.configure(empty_page_every=0, refresh_tokens=tokens)
+    from fulfillment.accounts.models import LocationMembership
+
     group = Group.objects.get_or_create(name=roles.PACKER)[0]
     setups = []
     for n in range(accounts):
@@ -359,6 +370,7 @@ def prepare(accounts: int, packers: int, per_account: int, sandbox: Sandbox, pri
         users = []
         for p in range(packers):
             user = get_user_model().objects.create_user(f"bench-{n + 1}-packer-{p}", password=PASSWORD)
+            LocationMembership.objects.create(user=user, location_id=location)  # a packer of this location only
             user.groups.add(group)
             users.append(user.username)
         for _ in range(per_account):
