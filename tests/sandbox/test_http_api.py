@@ -241,7 +241,7 @@ def test_get_shipments_sometimes_returns_an_empty_page_mid_stream(api, sandbox):
 def test_static_sandbox_cases_answer_exactly_as_listed(api):
     from fulfillment.sandbox.external_fulfillment.records import MODEL
 
-    expected = MODEL.document()["paths"]["/externalFulfillment/2024-09-11/shipments/{shipmentId}"][
+    expected = MODEL.document["paths"]["/externalFulfillment/2024-09-11/shipments/{shipmentId}"][
         "get"
     ]["responses"]["200"]["x-amzn-api-sandbox"]["static"][1]["response"]
     assert api.get_shipment("TEST_CASE_200_MFN_SHIPMENT_ID").json() == expected

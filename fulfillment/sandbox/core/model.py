@@ -12,55 +12,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft4Validator
 
-CONTRACT_DIR = Path(__file__).resolve().parents[2] / "amazon" / "contract"
-_PLAN = re.compile(
-    r"\|\s*Rate \(requests per second\)\s*\|\s*Burst\s*\|\s*\n\|[-\s|]+\|\s*\n\|\s*([\d.]+)\s*\|\s*(\d+)\s*\|"
-)
+from fulfillment.amazon.contract_schema import Contract
 
 
-class Model:
-    """A model file: `Model("ordersV0")` reads fulfillment/amazon/contract/ordersV0.json."""
+class Model(Contract):
+    """A model file as the sandbox reads it: `Model("ordersV0")` is fulfillment/amazon/contract/ordersV0.json.
+    Reading the file, its operations and usage plans is the client's `Contract`; the sandbox adds the
+    checks it answers 400 with and the static sandbox cases."""
 
-    def __init__(self, name: str, *, loader: Callable[[], dict] | None = None):
-        self.name = name
-        self.path = CONTRACT_DIR / f"{name}.json"
-        self._loader = loader
-        self._document: dict | None = None
-        self._operations: dict[str, dict] | None = None
+    def __init__(self, name: str):
+        super().__init__(name)
         self._validators: dict[str, Draft4Validator] = {}
-
-    def __repr__(self) -> str:
-        return f"Model({self.name!r})"
-
-    def document(self) -> dict[str, Any]:
-        if self._document is None:
-            self._document = self._loader() if self._loader else json.loads(self.path.read_text())
-        return self._document
-
-    def operations(self) -> dict[str, dict[str, Any]]:
-        """operationId -> {"method", "path", "parameters", "responses", "description"}."""
-        if self._operations is None:
-            found = {}
-            for path, item in self.document()["paths"].items():
-                shared = item.get("parameters", [])
-                for method, operation in item.items():
-                    if method == "parameters":
-                        continue
-                    found[operation["operationId"]] = {
-                        "method": method.upper(),
-                        "path": path,
-                        "parameters": shared + operation.get("parameters", []),
-                        "responses": operation["responses"],
-                        "description": operation.get("description", ""),
-                    }
-            self._operations = found
-        return self._operations
 
     # --- schemas -----------------------------------------------------------------------------------
 
@@ -68,7 +35,7 @@ class Model:
         key = json.dumps(schema, sort_keys=True)
         if key not in self._validators:
             self._validators[key] = Draft4Validator(
-                {**schema, "definitions": self.document()["definitions"]}
+                {**schema, "definitions": self.document["definitions"]}
             )
         return self._validators[key]
 
@@ -176,11 +143,6 @@ class Model:
                     (int(status), case["request"].get("parameters", {}), case.get("response"))
                 )
         return cases
-
-    def usage_plan(self, operation_id: str) -> tuple[float, int] | None:
-        """(rate per second, burst) from the operation's "Usage Plan" table, if it has one."""
-        match = _PLAN.search(self.operations()[operation_id]["description"])
-        return (float(match[1]), int(match[2])) if match else None
 
 
 def _joined(raw: str | list[str] | None) -> str | None:

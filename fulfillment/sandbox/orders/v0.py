@@ -11,7 +11,7 @@ from ..core.errors import bad_request
 from ..core.timefmt import iso, parse_time
 from .records import MODEL_V0, PENDING, OrderItem, OrderRecord
 
-STATUSES = MODEL_V0.document()["definitions"]["Order"]["properties"]["OrderStatus"]["enum"]
+STATUSES = MODEL_V0.document["definitions"]["Order"]["properties"]["OrderStatus"]["enum"]
 SHIP_SERVICE_LEVELS = {
     "Standard": "Std {c} Dom",
     "Expedited": "Exp {c} Dom",
