@@ -19,6 +19,23 @@ def _fresh_redis_test_database():
 
 
 @_pytest.fixture(autouse=True)
+def _fresh_amazon_rate_limits():
+    """Each test starts with the seller accounts' rate-limit buckets empty and no rate Amazon announced
+    (x-amzn-RateLimit-Limit, kept a day): a test that synced at getOrders' real plan (1 a minute) left
+    the default account's bucket minutes ahead, and a later test waited for it."""
+    yield
+    from django.conf import settings
+
+    if settings.PACKBENCH_ENV == "test" and settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for pattern in ("*amazon:ratelimit:*", "packbench:ratelimit:*"):
+            for key in client.scan_iter(match=pattern, count=1000):
+                client.delete(key)
+
+
+@_pytest.fixture(autouse=True)
 def _celery_not_left_eager():
     """A test that runs Celery eagerly must switch it back: a leak makes every later test that
     relies on a real worker (tests/integration, the worker tests) run its steps in-process."""
