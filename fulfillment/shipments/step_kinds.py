@@ -34,7 +34,7 @@ class StepKind:
     kind: str
     label: str  # the packer's words: buttons, progress, history
     operations: tuple[str, ...]  # Amazon operations the handler calls
-    handler: str  # function of services.handlers that runs it: (step, client) -> result dict
+    handler: str  # function of services.handlers (or "module.function" of services) that runs it: (step, client) -> result dict
     refusal: Refusal  # why it cannot run now (None: it may); closed shipments are refused before
     starts_from: frozenset[str] = frozenset()  # statuses Amazon accepts it in (the refusal narrows by programme)
     # Status before -> status after a success (ANY: from any status); absent: Amazon leaves it as it is.
@@ -385,47 +385,47 @@ STEP_KINDS: dict[str, StepKind] = {spec.kind: spec for spec in (
     ),
     # MFN orders (handlers in services.mfn). A label bought is not confirmed: each package is, once.
     StepKind(
-        Kind.MFN_SERVICES, "Show label prices", ("getEligibleShipmentServices",), "mfn_services",
+        Kind.MFN_SERVICES, "Show label prices", ("getEligibleShipmentServices",), "mfn.mfn_services",
         _mfn_services_refusal, starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
         # Buying twice costs twice: never resent after an unclear answer (the handler says so instead).
-        Kind.MFN_BUY_LABEL, "Buy label", ("getEligibleShipmentServices", "createShipment"), "mfn_buy_label",
+        Kind.MFN_BUY_LABEL, "Buy label", ("getEligibleShipmentServices", "createShipment"), "mfn.mfn_buy_label",
         _mfn_buy_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
         # A label bought whose file could not be stored: Amazon hands it out again (getShipment).
-        Kind.MFN_FETCH_LABEL, "Get the label again", ("merchantFulfillmentV0.getShipment",), "mfn_fetch_label",
+        Kind.MFN_FETCH_LABEL, "Get the label again", ("merchantFulfillmentV0.getShipment",), "mfn.mfn_fetch_label",
         _mfn_fetch_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
         # The packageReferenceId is stored before the call; after an unclear answer or a lost worker the
         # re-read of an MFN order (services.mfn.already_done: getOrder with its PACKAGES) tells if it went.
-        Kind.MFN_CONFIRM, "Confirm shipment", ("confirmShipment",), "mfn_confirm", _mfn_confirm_refusal,
+        Kind.MFN_CONFIRM, "Confirm shipment", ("confirmShipment",), "mfn.mfn_confirm", _mfn_confirm_refusal,
         starts_from=_MFN_SHIPPABLE,
         moves={Status.UNSHIPPED: _mfn_after_confirm, Status.PARTIALLY_SHIPPED: _mfn_after_confirm},
         button=False,
     ),
     StepKind(
-        Kind.MFN_CORRECT, "Correct confirmation", ("confirmShipment",), "mfn_correct", _mfn_correct_refusal,
+        Kind.MFN_CORRECT, "Correct confirmation", ("confirmShipment",), "mfn.mfn_correct", _mfn_correct_refusal,
         starts_from=frozenset({*_MFN_SHIPPABLE, Status.SHIPPED}), button=False, when_shipped=True,
     ),
     StepKind(
-        Kind.MFN_VOID_LABEL, "Void label", ("cancelShipment",), "mfn_void_label", _mfn_void_refusal,
+        Kind.MFN_VOID_LABEL, "Void label", ("cancelShipment",), "mfn.mfn_void_label", _mfn_void_refusal,
         starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
-        Kind.MFN_READY_FOR_PICKUP, "Ready for pickup", ("updateShipmentStatus",), "mfn_ready_for_pickup",
+        Kind.MFN_READY_FOR_PICKUP, "Ready for pickup", ("updateShipmentStatus",), "mfn.mfn_ready_for_pickup",
         _pickup_refusal(frozenset({Status.UNSHIPPED}), "Only an order not yet ready can be made ready for pickup."),
         starts_from=frozenset({Status.UNSHIPPED}), moves={Status.UNSHIPPED: Status.READY_FOR_PICKUP},
     ),
     StepKind(
-        Kind.MFN_PICKED_UP, "Picked up", ("updateShipmentStatus",), "mfn_picked_up",
+        Kind.MFN_PICKED_UP, "Picked up", ("updateShipmentStatus",), "mfn.mfn_picked_up",
         _pickup_refusal(frozenset({Status.READY_FOR_PICKUP}), "Mark the order ready for pickup first."),
         starts_from=frozenset({Status.READY_FOR_PICKUP}), moves={Status.READY_FOR_PICKUP: Status.SHIPPED},
     ),
     StepKind(
-        Kind.MFN_REFUSED, "Refused at pickup", ("updateShipmentStatus",), "mfn_refused",
+        Kind.MFN_REFUSED, "Refused at pickup", ("updateShipmentStatus",), "mfn.mfn_refused",
         _pickup_refusal(frozenset({Status.READY_FOR_PICKUP}), "Mark the order ready for pickup first."),
         starts_from=frozenset({Status.READY_FOR_PICKUP}), moves={Status.READY_FOR_PICKUP: Status.CANCELLED},
     ),

@@ -9,6 +9,7 @@ import pytest
 from fulfillment.documents.models import Document
 from fulfillment.shipments import selectors, services, workflow
 from fulfillment.shipments.models import Package, ShipmentEvent, ShipmentStep
+from fulfillment.shipments.services import runner
 from fulfillment.shipments.step_kinds import STEP_KINDS
 from fulfillment.shipments.workflow import PackageInput, PackageItemInput
 
@@ -187,6 +188,7 @@ def test_every_kind_says_where_it_leads():
     assert set(STEP_KINDS) == set(Kind.values)
     for kind, spec in STEP_KINDS.items():
         assert spec.operations and spec.label and callable(spec.refusal), kind
+        assert callable(runner._handler(kind)), kind  # the registry's handler name leads to a function
         assert set(spec.moves) - {"*"} <= set(spec.starts_from), kind
 
 

@@ -27,17 +27,6 @@ from .documents import (
     store_invoice,
     store_ship_labels,
 )
-from .mfn import (  # noqa: F401 - MFN handlers, looked up here by the registry's name
-    mfn_buy_label,
-    mfn_confirm,
-    mfn_correct,
-    mfn_fetch_label,
-    mfn_picked_up,
-    mfn_ready_for_pickup,
-    mfn_refused,
-    mfn_services,
-    mfn_void_label,
-)
 from .packages import package_payload, payload_dict
 from .progress import advance
 from .sync import fit_columns, refresh_shipment

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.db import transaction
@@ -92,6 +93,12 @@ class _AlreadyDone(Exception):
     """A re-read after an unclear answer or a 409 showed that Amazon did the step."""
 
 
+def _handler(kind: str):
+    """The registry's handler: a function of `handlers`, or "module.function" of this package (mfn)."""
+    module, _, name = STEP_KINDS[kind].handler.rpartition(".")
+    return getattr(import_module(f"{__package__}.{module}") if module else handlers, name)
+
+
 def _run_handler(step: ShipmentStep, client) -> dict:
     """The step's handler. A write whose outcome is unknown, or that Amazon refused as out of order
     (409: a lost answer to an earlier attempt looks like this), is re-read: done means done, and
@@ -100,7 +107,7 @@ def _run_handler(step: ShipmentStep, client) -> dict:
     STEP_RUNS times before the step goes back to the packer. A throttle may also hit the re-read
     after a write that went through, so after one the handler only runs again once the shipment
     says it is not done."""
-    handler = getattr(handlers, STEP_KINDS[step.kind].handler)
+    handler = _handler(step.kind)
     run, recheck = 1, False
     while True:
         try:
