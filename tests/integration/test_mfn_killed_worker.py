@@ -45,11 +45,8 @@ def wait_for(condition, what, workers, worker, seconds=40):
         time.sleep(0.1)
 
 
-@pytest.mark.integration
-def test_a_worker_killed_between_storing_the_reference_and_confirming_confirms_once(amazon, workers, packer,
-                                                                                    settings):
-    settings.AMAZON_RATE_LIMITS = {"confirmShipment": CONFIRM_LIMIT, "*": RATE_LIMIT}
-    workers.env["AMAZON_RATE_LIMITS"] = f"confirmShipment={CONFIRM_LIMIT},*={RATE_LIMIT}"
+def _packed_order_with_its_label(amazon, workers, packer):
+    """A synced one-unit MFN order, packed in one package whose label a real worker has bought."""
     amazon.configure(orders_list_lag_seconds=0)
     state = amazon.create_order(marketplace="US", skus=["LEGO-60337-CITY"], location_id=LOCATIONS[0])
     services.sync_mfn_account("default", locations={LOCATIONS[0]}, force=True)
@@ -61,6 +58,15 @@ def test_a_worker_killed_between_storing_the_reference_and_confirming_confirms_o
     worker = workers.start(concurrency=1)
     buy = services.request_step(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk})
     wait_for(lambda: ShipmentStep.objects.get(pk=buy.pk).status == State.SUCCEEDED, "the label", workers, worker)
+    return order, package, worker
+
+
+@pytest.mark.integration
+def test_a_worker_killed_between_storing_the_reference_and_confirming_confirms_once(amazon, workers, packer,
+                                                                                    settings):
+    settings.AMAZON_RATE_LIMITS = {"confirmShipment": CONFIRM_LIMIT, "*": RATE_LIMIT}
+    workers.env["AMAZON_RATE_LIMITS"] = f"confirmShipment={CONFIRM_LIMIT},*={RATE_LIMIT}"
+    order, package, worker = _packed_order_with_its_label(amazon, workers, packer)
 
     assert ratelimit.acquire("default", "confirmShipment", timeout=5) is not None  # the free turn is ours
     confirm = services.request_step(order, Kind.MFN_CONFIRM, packer, {"package": package.pk})
@@ -90,17 +96,7 @@ def test_a_worker_killed_between_storing_the_reference_and_confirming_confirms_o
 
 @pytest.mark.integration
 def test_a_worker_killed_while_amazon_confirms_is_recovered_by_reading_the_order(amazon, workers, packer):
-    amazon.configure(orders_list_lag_seconds=0)
-    state = amazon.create_order(marketplace="US", skus=["LEGO-60337-CITY"], location_id=LOCATIONS[0])
-    services.sync_mfn_account("default", locations={LOCATIONS[0]}, force=True)
-    order = Shipment.objects.get(amazon_id=state["order"]["AmazonOrderId"])
-    [line] = order.line_items.all()
-    services.save_packages(order, [PackageInput(length=30, width=20, height=10, weight=900,
-                                                items=[PackageItemInput(line.line_item_id, 1)])], packer)
-    package = order.packages.get()
-    worker = workers.start(concurrency=1)
-    buy = services.request_step(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk})
-    wait_for(lambda: ShipmentStep.objects.get(pk=buy.pk).status == State.SUCCEEDED, "the label", workers, worker)
+    order, package, worker = _packed_order_with_its_label(amazon, workers, packer)
 
     amazon.faults(operations=["confirmShipment"], latency_ms=1500, count=1)  # Amazon is slow to answer
     confirm = services.request_step(order, Kind.MFN_CONFIRM, packer, {"package": package.pk})
