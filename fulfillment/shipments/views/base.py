@@ -141,6 +141,11 @@ def _error(text):
     return {"level": "error", "text": text}
 
 
+def _form_error(form):
+    """A refused form as one flash: every message it gives, in order."""
+    return _error(" ".join(e for errors in form.errors.values() for e in errors))
+
+
 def fast_path_eligible(shipment, lines) -> bool:
     """Single piece, no serials or other per-unit details, a recommended box: box and weight suffice."""
     return (

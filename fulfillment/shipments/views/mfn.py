@@ -14,7 +14,7 @@ from .. import services, workflow
 from ..forms import MfnCorrectionForm
 from ..models import Status
 from ..step_kinds import has_live_label
-from .base import Kind, _after_action, _error, station_view
+from .base import Kind, _after_action, _error, _form_error, station_view
 
 PACKAGE_STEPS = {Kind.MFN_SERVICES, Kind.MFN_BUY_LABEL, Kind.MFN_FETCH_LABEL, Kind.MFN_CONFIRM, Kind.MFN_VOID_LABEL,
                  Kind.MFN_CORRECT}
@@ -65,8 +65,7 @@ def mfn_step(request, station, shipment, kind):
     if kind == Kind.MFN_CORRECT:
         form = MfnCorrectionForm(request.POST)
         if not form.is_valid():
-            words = " ".join(e for errors in form.errors.values() for e in errors)
-            return _after_action(request, station, shipment, flash=_error(words))
+            return _after_action(request, station, shipment, flash=_form_error(form))
         payload |= form.cleaned_data
     try:
         services.request_step(shipment, kind, request.user, payload)

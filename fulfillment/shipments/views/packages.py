@@ -17,6 +17,7 @@ from .base import (
     _after_action,
     _error,
     _focus,
+    _form_error,
     _fragment,
     _option_form,
     _packages_context,
@@ -132,10 +133,9 @@ def check_serial(request, station, shipment):
 def choose_option(request, station, shipment):
     form = _option_form(shipment, request.POST)
     if not form.is_valid():
-        errors = " ".join(e for errors in form.errors.values() for e in errors)
         if "accept_late" in form.errors:  # the cursor (and the screen) on the box to tick
             form.fields["accept_late"].widget.attrs["data-scan-focus"] = ""
-        return _render_body(request, station, shipment, option_form=form, flash=_error(errors))
+        return _render_body(request, station, shipment, option_form=form, flash=_form_error(form))
     try:
         services.choose_shipping_option(shipment, form.cleaned_data["option"], request.user)
     except workflow.ShipmentError as exc:

@@ -23,6 +23,7 @@ from .base import (
     _body_context,
     _closing,
     _error,
+    _form_error,
     _fragment,
     _packages_formset,
     _render_body,
@@ -88,7 +89,7 @@ def run_step(request, station, shipment, kind):
         form = CourierForm(request.POST)
         if not form.is_valid():
             return _render_body(request, station, shipment, courier_form=form,
-                                flash=_error(" ".join(e for errors in form.errors.values() for e in errors)))
+                                flash=_form_error(form))
         payload = form.cleaned_data
     try:
         services.request_step(shipment, kind, request.user, payload)
