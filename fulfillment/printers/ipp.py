@@ -16,6 +16,8 @@ from pyipp.enums import IppOperation
 from pyipp.parser import parse
 from pyipp.serializer import encode_dict
 
+from fulfillment.amazon.transport import BoundedTransport, ResponseTooLarge
+
 __all__ = [
     "DocumentPrinterError",
     "DocumentPrinterRefused",
@@ -27,6 +29,7 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
+MAX_ANSWER_BYTES = 1024 * 1024  # a printer's IPP answer is a few kilobytes
 IPP_VERSION = (2, 0)
 _STATES = {3: "idle", 4: "printing", 5: "stopped"}
 
@@ -95,10 +98,16 @@ def _call(printer_url: str, operation: IppOperation, attributes: dict, data: byt
     if data is not None:
         message["data"] = data
     where = printer_url
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    # One deadline for the whole exchange and a cap on the answer, as for every byte from outside.
+    bounded = BoundedTransport(total_seconds=timeout, max_bytes=MAX_ANSWER_BYTES, max_connections=1)
     try:
-        response = httpx.post(http_url(printer_url), content=encode_dict(message),
-                              headers={"Content-Type": "application/ipp"},
-                              timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+        with httpx.Client(transport=bounded, timeout=timeout) as client:
+            response = client.post(http_url(printer_url), content=encode_dict(message),
+                                   headers={"Content-Type": "application/ipp"})
+    except ResponseTooLarge as exc:
+        raise DocumentPrinterRefused(f"The device at {where} sent a far longer answer than a printer does. Check the "
+                                     "document printer's address in the station settings.", url=printer_url) from exc
     except httpx.TimeoutException as exc:
         raise DocumentPrinterTimeout(f"The document printer at {where} did not answer in time. Check it is switched "
                                      "on and not busy, then print again.", url=printer_url) from exc

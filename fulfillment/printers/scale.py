@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 __all__ = ["ScaleError", "ScaleNotReady", "ScaleReading", "ScaleTimeout", "ScaleUnreachable", "read_weight"]
 
 DEFAULT_TIMEOUT = 2.0
+# An MT-SICS answer is one short line; a device that sends more (or drips it) is no scale we read.
+MAX_ANSWER_BYTES = 256
 # MT-SICS units as Amazon's weight units (Amazon takes G, KG, LB, OZ).
 _UNITS = {"g": "G", "kg": "KG", "lb": "LB", "oz": "OZ"}
 _GRAMS_PER = {"G": Decimal(1), "KG": Decimal(1000), "LB": Decimal("453.59237"), "OZ": Decimal("28.349523125")}
@@ -111,7 +114,12 @@ def read_weight(host: str, port: int, timeout: float | None = None) -> ScaleRead
         answer = b""
         try:
             connection.sendall(b"SI\r\n")
-            while b"\n" not in answer:
+            deadline = time.monotonic() + timeout  # the whole answer, however it is dripped
+            while b"\n" not in answer and len(answer) <= MAX_ANSWER_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                connection.settimeout(left)
                 chunk = connection.recv(256)
                 if not chunk:
                     break

@@ -114,3 +114,26 @@ def test_prints_to_a_real_ipp_printer(ippeveprinter):
         assert time.monotonic() < deadline, list(spool.rglob("*"))
         time.sleep(0.2)
     assert list(spool.rglob("*.pdf"))[0].read_bytes() == PDF
+
+
+def test_an_endless_answer_is_refused_not_read():
+    """A device on the printer's address that answers with more than any printer says is refused by
+    its declared length, without reading it."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: 500000000\r\n\r\n")
+            connection.sendall(b"\0" * 65536)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        with pytest.raises(DocumentPrinterRefused, match="far longer answer"):
+            printer_state(f"ipp://127.0.0.1:{server.getsockname()[1]}/ipp/print", timeout=3)
+    finally:
+        server.close()

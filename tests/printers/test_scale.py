@@ -71,3 +71,28 @@ def test_silent_peer_times_out():
             read_weight("127.0.0.1", silent.getsockname()[1], timeout=0.3)
     finally:
         silent.close()
+
+
+def test_a_peer_dripping_bytes_is_cut_off_at_the_deadline():
+    """Each byte arrives before the socket's own timeout: only the whole answer's deadline stops it."""
+    import threading
+
+    dripper = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        connection, _ = dripper.accept()
+        with connection:
+            while not stop.is_set():
+                connection.sendall(b"S")
+                time.sleep(0.1)
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ScaleTimeout, match="sent no weight"):
+            read_weight("127.0.0.1", dripper.getsockname()[1], timeout=0.5)
+    finally:
+        stop.set()
+        dripper.close()
+    assert time.monotonic() - started < 2
