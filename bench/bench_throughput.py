@@ -9,8 +9,8 @@ What runs (each a process of its own, as in production, all on this machine):
   beat (the sync every SHIPMENT_SYNC_INTERVAL_SECONDS, the reconciler), a virtual label printer;
 - simulated packers (threads of this process) driving HTTP as a packer's browser does: sign in, scan a
   shipment id (GET /shipments/open/?q=..., which opens the shipment page), press Pack & label with the
-  recommended box, poll every open step once a second (hx-trigger="every 1s") and reload the body when
-  one finishes (or every second while the chain is between steps), then press Mark shipped and poll again.
+  recommended box, poll what the page polls once a second (hx-trigger="every 1s": the running chain, an
+  open step) and reload the body when it has ended, then press Mark shipped and poll again.
 
 A run "AxP" has A seller accounts, each with its own station, location and P packers. Shipments come
 from the sandbox (POST /_sandbox/shipments: Easy Ship India, one unit, a recommended box) and are
@@ -66,7 +66,8 @@ BIN = Path(sys.executable).parent
 
 # --- The packer's browser -------------------------------------------------------------------------
 
-STEP_POLL = re.compile(r'hx-get="(/shipments/[^"/]+/steps/(\d+)/\?status=[^"]*)"\s+hx-trigger="every 1s"')
+# What htmx polls every second: an open step, or a running Pack & label chain as a whole.
+POLL = re.compile(r'hx-get="(/shipments/[^"/]+/(?:steps/\d+/\?status=[^"]*|chain/))"\s+hx-trigger="every 1s"')
 CLAIM_ON_OPEN = re.compile(r'hx-post="(/claims/\d+/)" hx-vals=\'\{"mode": "open"\}\'')
 PRINTED = re.compile(r'"(/shipments/[^"/]+/documents/\d+/printed/)"')
 
@@ -114,15 +115,15 @@ class Browser:
         import httpx
 
         self.http = httpx.Client(base_url=base_url, follow_redirects=True, timeout=60)
-        self.requests = 0
+        self.requests = Counter()  # requests by what they are (request_kind)
         self.closed = ""  # the events of the last body reload ("shipment-closed" once shipped)
 
     def get(self, url, htmx=True):
-        self.requests += 1
+        self.requests[request_kind("GET", url)] += 1
         return self.http.get(url, headers={"HX-Request": "true"} if htmx else {})
 
     def post(self, url, data=None, htmx=True):
-        self.requests += 1
+        self.requests[request_kind("POST", url)] += 1
         headers = {"X-CSRFToken": self.http.cookies.get("csrftoken", ""), "Referer": str(self.http.base_url)}
         if htmx:
             headers["HX-Request"] = "true"
@@ -138,20 +139,16 @@ class Browser:
         self.post(f"/stations/{station_pk}/use/", htmx=False)
 
     def wait_for_steps(self, amazon_id: str, body: str, deadline: float) -> str:
-        """What htmx does on the shipment page until nothing is open: poll each open step every
-        second, reload the body when one finishes (or, between two steps of Pack & label, after a
-        second), the header only when a background refresh changed nothing."""
+        """What htmx does on the shipment page until nothing is open: poll each open step (or the
+        running Pack & label chain) every second, reload the body when one finishes, the header only
+        when a background refresh changed nothing."""
         while time.monotonic() < deadline:
-            polls = {step_id: url for url, step_id in STEP_POLL.findall(body)}
-            chain_between = 'data-fast-path="running"' in body and not polls
-            if not polls and not chain_between:
+            polls = set(POLL.findall(body))
+            if not polls:
                 return body
             time.sleep(1.0)
-            if chain_between:
-                body = self.get(f"/shipments/{amazon_id}/body/").text
-                continue
             reload = False
-            for url in polls.values():
+            for url in polls:
                 answer = self.get(html.unescape(url))
                 trigger = triggers(answer)
                 if "step-finished" in trigger:
@@ -163,7 +160,7 @@ class Browser:
                 answer = self.get(f"/shipments/{amazon_id}/body/")
                 body, self.closed = answer.text, triggers(answer)
         self.last_body = body
-        raise TimeoutError(f"{amazon_id}: steps still open ({sorted(polls)}, between steps of the chain: {chain_between})")
+        raise TimeoutError(f"{amazon_id}: still polling {sorted(polls)}")
 
     def pack_one(self, amazon_id: str, deadline: float) -> str:
         """Scan the shipment, Pack & label it, print, mark it shipped. Returns how it ended."""
@@ -199,12 +196,27 @@ class Browser:
         return "shipped" if "shipment-closed" in triggers(answer) + self.closed else "not shipped"
 
 
+REQUEST_KINDS = [(re.compile(pattern), kind) for pattern, kind in [
+    (r"^GET /shipments/[^/]+/steps/", "step poll"), (r"^GET /shipments/[^/]+/chain/", "chain poll"),
+    (r"^GET /shipments/[^/]+/body/", "body reload"), (r"^GET /shipments/[^/]+/header/", "header reload"),
+    (r"^GET /shipments/open/", "page open"), (r"^POST /claims/", "claim"),
+    (r"^POST /shipments/[^/]+/pack-and-label/", "Pack & label"), (r"^POST /shipments/[^/]+/run/", "step button"),
+    (r"^POST /shipments/[^/]+/documents/", "printed"), (r"^(GET|POST) /(accounts|stations)/", "sign in"),
+]]
+
+
+def request_kind(method: str, url: str) -> str:
+    line = f"{method} {url}"
+    return next((kind for pattern, kind in REQUEST_KINDS if pattern.search(line)), line)
+
+
 def triggers(answer) -> str:
     """The client events an answer triggers (HX-Trigger, -After-Swap, -After-Settle)."""
     return " ".join(v for k, v in answer.headers.items() if k.lower().startswith("hx-trigger"))
 
 
-def packer(base_url, username, station_pk, work: queue.Queue, stop_at: float, outcomes: Counter, errors: list):
+def packer(base_url, username, station_pk, work: queue.Queue, stop_at: float, outcomes: Counter, errors: list,
+           requests: Counter):
     browser = Browser(base_url)
     try:
         browser.sign_in(username, station_pk)
@@ -224,7 +236,7 @@ def packer(base_url, username, station_pk, work: queue.Queue, stop_at: float, ou
     except Exception as exc:  # noqa: BLE001 - reported in the figures, never hidden
         errors.append(f"{username}: {type(exc).__name__}: {exc}")
     finally:
-        outcomes["_requests"] += browser.requests
+        requests.update(browser.requests)
 
 
 # --- The station's processes ----------------------------------------------------------------------
@@ -249,9 +261,26 @@ def cpu_by_role(station, sandbox) -> dict[str, float]:
     """CPU seconds so far of the station's processes, the sandbox and the simulated packers (this process)."""
     used = {name: session_cpu(process.pid) for name, (process, _) in station.processes.items()}
     used["sandbox"] = _pid_cpu(sandbox.process.pid)
+    # The database and Redis servers' processes, whoever they serve (these machines are shared).
+    used.update(postgresql=_servers_cpu("postgres"), redis=_servers_cpu("redis-server"))
     times = os.times()
     used["packers (browsers)"] = times.user + times.system
     return used
+
+
+def _servers_cpu(name: str) -> float:
+    """CPU seconds so far of the live processes called `name` (a server's backends exit with their
+    connection; the station's connections are persistent, so its backends live through a run)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] == name:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def _pid_cpu(pid: int) -> float:
@@ -414,11 +443,11 @@ def run(accounts: int, packers: int, args, sandbox: Sandbox, rates: dict[str, fl
                           printer_port=printer_port)
         station.worker_ready()
         loads = [os.getloadavg()[0]]
-        outcomes, errors = Counter(), []
+        outcomes, errors, requests = Counter(), [], Counter()
         started, started_at = time.monotonic(), timezone.now()
         stop_at = started + args.duration
         threads = [threading.Thread(target=packer, args=(station.base_url, user, setup["station"], setup["work"],
-                                                         stop_at, outcomes, errors), daemon=True)
+                                                         stop_at, outcomes, errors, requests), daemon=True)
                    for setup in setups for user in setup["users"]]
         for thread in threads:
             thread.start()
@@ -467,7 +496,7 @@ def run(accounts: int, packers: int, args, sandbox: Sandbox, rates: dict[str, fl
         "total_per_min": sum(p["per_min"] for p in per),
         "user_429": failed.filter(error_code__in=THROTTLE_CODES).count(),
         "failed": dict(Counter(failed.values_list("error_code", flat=True))),
-        "outcomes": dict(outcomes), "errors": errors, "load": max(loads), "load_mean": sum(loads) / len(loads),
+        "outcomes": dict(outcomes), "requests": dict(requests), "errors": errors, "load": max(loads), "load_mean": sum(loads) / len(loads),
         "workdir": str(workdir), "cpu": cpu_used,
     }
 
@@ -509,12 +538,16 @@ def report(r: dict) -> None:
     print(f"  total {r['total_per_min']:.2f} shipments/min; 429s reaching a packer {r['user_429']}; failed steps "
           f"{r['failed'] or 'none'}; packer outcomes {r['outcomes']}; logs {r['workdir']}", flush=True)
     shipped = sum(p["shipped"] for p in r["per"])
+    packed = r["outcomes"].get("shipped", 0)
+    if packed:  # every request of the run (warm-up included) per shipment the packers shipped
+        kinds = ", ".join(f"{kind} {n / packed:.1f}" for kind, n in sorted(r["requests"].items(), key=lambda i: -i[1]))
+        print(f"  packers' requests per shipment they shipped: {sum(r['requests'].values()) / packed:.1f} ({kinds})")
     if r["cpu"] and shipped:
         per_shipment = ", ".join(f"{role} {cpu / shipped:.2f}" for role, cpu in r["cpu"].items())
         total = sum(r["cpu"].values()) / shipped
-        print(f"  CPU seconds per shipped shipment: {per_shipment}; total {total:.2f} (PostgreSQL and Redis not "
-              f"counted): {TARGET_PER_MIN:g} shipments/min need {total * TARGET_PER_MIN / 60:.2f} cores "
-              f"({os.cpu_count()} here, shared)")
+        print(f"  CPU seconds per shipped shipment: {per_shipment}; total {total:.2f} (PostgreSQL and Redis: "
+              f"every process of theirs on the machine): {TARGET_PER_MIN:g} shipments/min need "
+              f"{total * TARGET_PER_MIN / 60:.2f} cores ({os.cpu_count()} here, shared)")
     for error in r["errors"][:5]:
         print(f"  error: {error}")
 

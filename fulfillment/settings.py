@@ -192,6 +192,8 @@ if PRODUCTION and not REDIS_URL.strip():
         "queue between processes through Redis (e.g. redis://redis.internal:6379/0)")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Every request reads its session (a poll a second per open step): from Redis, the database on a miss.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "packbench_cache"}}
 

@@ -93,6 +93,7 @@ RULES = {
     "shipments:body": (_shipment, {GET: STATION_SCREEN}),
     "shipments:header": (_shipment, {GET: STATION_SCREEN}),
     "shipments:step": (lambda f: _shipment(f, step_id=f.step.pk), {GET: STATION_SCREEN}),
+    "shipments:chain": (_shipment, {GET: STATION_SCREEN}),
     "shipments:reject": (_shipment, {GET: STATION_SCREEN, POST: PACKING_ACTION}),
     "shipments:packages": (_shipment, {GET: STATION_SCREEN, POST: PACKING_ACTION}),
     "shipments:document_pdf": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),

@@ -27,6 +27,7 @@ from fulfillment.stations.selectors import seller_account_name_for_location
 from . import workflow
 from .models import (
     Package,
+    PackageLineItem,
     SerialNumber,
     Shipment,
     ShipmentEvent,
@@ -106,26 +107,33 @@ RECENT_STEPS = 10
 
 
 def shipment_detail(amazon_id: str) -> Shipment:
-    """One shipment with everything its page shows. Raises Shipment.DoesNotExist."""
-    return (
+    """One shipment with everything its page shows. Raises Shipment.DoesNotExist.
+
+    Every open page and action renders it, so its cost is counted (bench_throughput): building a
+    nested or sliced Prefetch costs more CPU than its query, hence the latest steps in a query of their own."""
+    shipment = (
         Shipment.objects.select_related("selected_shipping_option")
         .prefetch_related(
             "line_items",
             Prefetch("packages", queryset=Package.objects.order_by("position", "id").prefetch_related(
-                "items__line_item",
-                Prefetch("documents", queryset=Document.objects.filter(superseded=False).defer("content", "printable_pdf"),
-                         to_attr="current_documents"),
-            )),
+                Prefetch("items", queryset=PackageLineItem.objects.select_related("line_item")))),
             Prefetch("shipping_options", queryset=ShippingOption.objects.select_related("package")),
             Prefetch("documents", queryset=Document.objects.filter(superseded=False)
                      .defer("content", "printable_pdf").select_related("package"), to_attr="current_documents"),
-            # The page shows where the shipment stands, not its whole past: the latest steps only
-            # (a step is open for seconds; the supervisor's history page lists them all).
-            Prefetch("steps", queryset=ShipmentStep.objects.select_related("requested_by")
-                     .order_by("-created_at", "-id")[:RECENT_STEPS], to_attr="recent_steps"),
         )
         .get(amazon_id=amazon_id)
     )
+    # The page shows where the shipment stands, not its whole past: the latest steps only
+    # (a step is open for seconds; the supervisor's history page lists them all).
+    shipment.recent_steps = list(shipment.steps.select_related("requested_by").order_by("-created_at", "-id")
+                                 [:RECENT_STEPS])
+    return shipment
+
+
+def shipment_for_action(amazon_id: str) -> Shipment:
+    """The shipment's row and lines, for a button the packer pressed: the service re-reads what it
+    needs under its lock and the answer renders the page from `shipment_detail`. Raises DoesNotExist."""
+    return Shipment.objects.prefetch_related("line_items").get(amazon_id=amazon_id)
 
 
 def shipment_by_pk(pk: int) -> Shipment:
@@ -141,6 +149,14 @@ def shipment_for_polling(amazon_id: str) -> Shipment:
     """The shipment's own row, for a step poll (no lines, packages, documents or steps). Raises
     Shipment.DoesNotExist."""
     return Shipment.objects.get(amazon_id=amazon_id)
+
+
+def chain_for_polling(shipment: Shipment, chain: str) -> workflow.ChainProgress | None:
+    """Where the shipment's Pack & label chain stands, for its poll: the latest steps' rows and, only
+    once the chain's last step has ended, the events that may say how it ended."""
+    steps = list(shipment.steps.order_by("-created_at", "-id")[:RECENT_STEPS])
+    events = shipment.events.order_by("-created_at", "-id")[:RECENT_STEPS]  # lazy: read only when needed
+    return workflow.chain_progress(steps, events, chain=chain, now=timezone.now())
 
 
 def step_for_polling(step_id: int) -> ShipmentStep:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<str:amazon_id>/body/", views.body, name="body"),
     path("<str:amazon_id>/header/", views.header, name="header"),
     path("<str:amazon_id>/steps/<int:step_id>/", views.step_status, name="step"),
+    path("<str:amazon_id>/chain/", views.chain_status, name="chain"),
     path("<str:amazon_id>/run/<str:kind>/", views.run_step, name="run"),
     path("<str:amazon_id>/reject/", views.reject, name="reject"),
     path("<str:amazon_id>/mfn/<str:kind>/", views.mfn_step, name="mfn_step"),

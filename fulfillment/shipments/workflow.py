@@ -225,6 +225,7 @@ class ChainProgress:
     message: str = ""
     done: bool = False
     browser_labels: tuple[int, ...] = ()
+    now: str = ""  # the kind of the chain's step Amazon is working on ("" between two steps)
 
 
 # A chain step that succeeded asks for the next one at once; after this long without a next step
@@ -241,7 +242,7 @@ def chain_progress(steps: list[ShipmentStep], events, *, chain: str, now) -> Cha
     if latest is None or (latest.payload or {}).get("chain") != chain:
         return None
     if latest.is_open:
-        return ChainProgress(running=True)
+        return ChainProgress(running=True, now=latest.kind)
     if latest.status == ShipmentStep.State.FAILED:
         return ChainProgress(running=False, message=f"Pack & label stopped: {label(latest.kind)} failed.")
     end = next((e for e in events if (e.data or {}).get("chain_ended") and e.created_at >= latest.created_at), None)

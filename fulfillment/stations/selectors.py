@@ -1,4 +1,5 @@
-from fulfillment.accounts.locations import locations_of
+from fulfillment.accounts.access import remembered
+from fulfillment.accounts.locations import can_see_location, locations_of
 
 from .models import Station
 
@@ -13,11 +14,13 @@ def stations_for(user):
 def station_for_request(request):
     """The station this browser works at (chosen once per session), or None. A station the user may
     no longer use (their locations changed, another user signed in) is dropped from the session."""
-    stations = stations_for(request.user)
+    user = request.user
+    stations = stations_for(user)
     station_id = request.session.get(SESSION_KEY)
     if station_id is not None:
-        station = stations.filter(pk=station_id).first()
-        if station is not None:
+        # Every request asks: the row is kept in the cache (accounts.access), the location rule checked here.
+        station = remembered(user, f"station:{station_id}", Station.objects.filter(pk=station_id).first)
+        if station is not None and can_see_location(user, station.location_id):
             return station
         del request.session[SESSION_KEY]
     # A user with a single station needs no choice.

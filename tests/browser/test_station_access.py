@@ -267,16 +267,22 @@ def test_the_page_waits_between_chain_steps_then_prints_browser_labels_once(ben)
     ShipmentStep.objects.create(shipment=made, kind="LABELS", status="SUCCEEDED", payload=chain,
                                 finished_at=timezone.now())
     body = reverse("shipments:body", args=[made.amazon_id])
+    chain_poll = reverse("shipments:chain", args=[made.amazon_id])
     waiting = ben.get(body, **HX).content.decode()
-    # The step is done but the chain has not said how it ended: look again in a second.
-    assert 'data-fast-path="running"' in waiting and 'hx-trigger="load delay:1s"' in waiting
+    # The step is done but the chain has not said how it ended: the page polls the chain.
+    assert 'data-fast-path="running"' in waiting and f'hx-get="{chain_poll}" hx-trigger="every 1s"' in waiting
+    between = ben.get(chain_poll, **HX)
+    assert 'data-chain-progress="running"' in between.content.decode() and "step-finished" not in str(between.headers)
     services.end_chain(made, None, "Pack & label done: labels stored; they print from the shipment page.", done=True,
                         browser_labels=[label.pk])
+    ended = ben.get(chain_poll, **HX)
+    assert "step-finished" in ended["HX-Trigger-After-Settle"]  # the body reloads once, and shows how it ended
+    assert "every 1s" not in ended.content.decode()
     done = ben.get(body, **HX).content.decode()
     pdf = reverse("shipments:document_pdf", args=[made.amazon_id, label.pk])
     printed = reverse("shipments:label_printed", args=[made.amazon_id, label.pk])
     assert 'data-fast-path="done"' in done and f'data-autoprint-url="{pdf}" data-printed-url="{printed}"' in done
-    assert "load delay:1s" not in done
+    assert chain_poll not in done
     assert ben.get(pdf).status_code == 200  # what the print frame loads: it changes nothing
     assert ben.get(pdf + "?printed=1").status_code == 200
     assert f'data-autoprint-url="{pdf}"' in ben.get(body, **HX).content.decode()

@@ -141,6 +141,31 @@ def test_a_step_poll_reads_the_shipment_and_step_rows_only(packer):
     assert not {"shipments_lineitem", "shipments_package", "documents_document", "shipments_shippingoption"} & set(tables)
 
 
+def test_while_pack_and_label_runs_the_page_polls_the_chain_not_each_step(packer):
+    """One poll for the whole chain (between its steps too), reading the shipment's row and its latest
+    steps only; the body reloads once, when the chain has ended."""
+    made = factories.shipment()
+    chain = {"chain": services.PACK_AND_LABEL, "package": {}, "station": None}
+    step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="RUNNING", payload=chain)
+    body = packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
+    chain_poll = reverse("shipments:chain", args=[made.amazon_id])
+    assert f'hx-get="{chain_poll}" hx-trigger="every 1s"' in body
+    assert reverse("shipments:step", args=[made.amazon_id, step.pk]) not in body  # the chain's step is not polled
+    packer.get(chain_poll, **HX)
+    with CaptureQueriesContext(connection) as queries:
+        running = packer.get(chain_poll, **HX)
+    assert 'data-chain-progress="running"' in running.content.decode() and "Confirm shipment" in running.content.decode()
+    assert "HX-Trigger-After-Settle" not in running
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for q in queries.captured_queries if " FROM " in q["sql"]]
+    assert tables.count("shipments_shipment") == 1 and tables.count("shipments_shipmentstep") == 1, tables
+    assert not {"shipments_lineitem", "shipments_package", "documents_document", "shipments_shipmentevent"} & set(tables)
+    step.status, step.finished_at = "FAILED", timezone.now()
+    step.save()
+    ended = packer.get(chain_poll, **HX)
+    assert "step-finished" in ended["HX-Trigger-After-Settle"] and "every 1s" not in ended.content.decode()
+    assert chain_poll not in packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
+
+
 def test_a_finished_step_stops_polling_and_reloads_the_shipment(packer):
     made = factories.shipment()
     step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="FAILED",

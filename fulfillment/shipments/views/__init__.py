@@ -30,10 +30,20 @@ from .scanning import (
     scan,
     supervisor_label_preview,
 )
-from .shipment import body, detail, header, reject, run_step, skip_verification, step_status, verify
+from .shipment import (
+    body,
+    chain_status,
+    detail,
+    header,
+    reject,
+    run_step,
+    skip_verification,
+    step_status,
+    verify,
+)
 
 __all__ = [
-    "body", "check_serial", "choose_option", "command_sheet", "detail", "document_download",
+    "body", "chain_status", "check_serial", "choose_option", "command_sheet", "detail", "document_download",
     "document_pdf", "header", "label_preview", "label_printed", "mfn_step", "open_shipment",
     "pack_and_label", "packages", "packing_slip", "print_all_labels", "print_document",
     "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step",

@@ -158,7 +158,7 @@ def regenerate_labels(request, station, shipment):
 
 
 @require_POST
-@station_view
+@station_view(load=selectors.shipment_for_action)
 def pack_and_label(request, station, shipment):
     """Fast path: the packer confirms the box and weight; the worker confirms, packs, takes the
     recommended option, gets the invoice and labels one step after the other and prints the label

@@ -78,8 +78,20 @@ def step_status(request, station, shipment, step_id):
     return response
 
 
+@require_GET
+@station_view(load=selectors.shipment_for_polling)
+def chain_status(request, station, shipment):
+    """Pack & label's progress, polled every second while the chain runs in place of each of its
+    steps; when it has ended, the body reloads once (step-finished) and shows how."""
+    chain = selectors.chain_for_polling(shipment, services.PACK_AND_LABEL)
+    response = render(request, _fragment(SHIPMENT_PAGE, "chain_progress"), {"chain": chain, "shipment": shipment})
+    if chain is None or not chain.running:
+        trigger_client_event(response, "step-finished", after="settle")
+    return response
+
+
 @require_POST
-@station_view
+@station_view(load=selectors.shipment_for_action)
 def run_step(request, station, shipment, kind):
     """A button for one Amazon step (confirm, send packages, options, invoice, labels, ship)."""
     if kind not in BUTTON_KINDS:
