@@ -1,15 +1,16 @@
 """What a signed-in user's requests need to know of them before any view runs (their roles, their
-locations, the floor's shape, the station they chose), kept in the cache between requests.
+locations, the floor's shape), kept in the cache between requests.
 
 Every request of the floor asks (a packer's page polls every second), and each answer was a query.
 With Redis configured the answers are kept there under a generation number; anything that changes
 them through the ORM (a group, a membership, a station: admin pages, services, the shell) starts a
 new generation, so the next request reads them afresh. Entries also expire after
-ACCESS_CACHE_SECONDS, for a change made behind the ORM's back (raw SQL). Without Redis (the embedded
+ACCESS_CACHE_SECONDS, for a change made behind the signals' back (raw SQL, queryset.update(),
+bulk_create()): the admin pages and the services never do. Without Redis (the embedded
 default) the cache is the database itself, so nothing is kept: each request reads the rows.
 
-What is kept is read by `roles.has_role`, `locations.locations_of` and `stations.selectors`; the rules
-stay there.
+What is kept is read by `roles.has_role` and `locations.locations_of`; the rules stay there. The
+station a browser chose is read afresh each request (its bounds and printers must count at once).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.cache import cache
 
-ACCESS_CACHE_SECONDS = 300
+ACCESS_CACHE_SECONDS = 60
 _GENERATION = "packbench:access:generation"
 
 

@@ -1,5 +1,4 @@
-from fulfillment.accounts.access import remembered
-from fulfillment.accounts.locations import can_see_location, locations_of
+from fulfillment.accounts.locations import locations_of
 
 from .models import Station
 
@@ -14,13 +13,12 @@ def stations_for(user):
 def station_for_request(request):
     """The station this browser works at (chosen once per session), or None. A station the user may
     no longer use (their locations changed, another user signed in) is dropped from the session."""
-    user = request.user
-    stations = stations_for(user)
+    stations = stations_for(request.user)
     station_id = request.session.get(SESSION_KEY)
     if station_id is not None:
-        # Every request asks: the row is kept in the cache (accounts.access), the location rule checked here.
-        station = remembered(user, f"station:{station_id}", Station.objects.filter(pk=station_id).first)
-        if station is not None and can_see_location(user, station.location_id):
+        # Read afresh each request: an admin's change of bounds or printers counts at once.
+        station = stations.filter(pk=station_id).first()
+        if station is not None:
             return station
         del request.session[SESSION_KEY]
     # A user with a single station needs no choice.

@@ -1,5 +1,5 @@
-"""Roles, memberships and the chosen station are kept in Redis between requests (accounts.access):
-a poll reads none of their rows, and a change to any of them counts at the very next request."""
+"""Roles and memberships are kept in Redis between requests (accounts.access): a poll reads none of
+their rows, and a change to any of them, or to the floor's stations, counts at the very next request."""
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -42,12 +42,12 @@ def _tables(queries):
     return {q["sql"].split(" FROM ", 1)[1].split()[0].strip('"') for q in queries.captured_queries if " FROM " in q["sql"]}
 
 
-def test_a_poll_reads_no_group_membership_or_station_row_once_they_are_kept(client, floor):
+def test_a_poll_reads_no_group_or_membership_row_once_they_are_kept(client, floor):
     assert _polls(client.get(floor["url"], **HX))
     with CaptureQueriesContext(connection) as queries:
         answer = client.get(floor["url"], **HX)
     assert _polls(answer)
-    assert not {"auth_group", "accounts_locationmembership", "stations_station", "django_session"} & _tables(queries)
+    assert not {"auth_group", "accounts_locationmembership", "django_session"} & _tables(queries)
 
 
 def test_a_membership_taken_away_counts_at_the_next_request(client, floor):
