@@ -9,7 +9,7 @@ the history shown on the shipment page.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -167,6 +167,12 @@ class Shipment(models.Model):
             # the index alone.
             models.Index(fields=["amazon_last_updated"], include=["location_id", "programme", "status", "id"],
                          name="shipment_finished_idx",
+                         condition=Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
+            # The board's "Shipments matching" list for one location, after its open ones: the latest
+            # finished first (ship_by DESC NULLS LAST, id, as the list orders them), read a page at a
+            # time instead of sorting the location's whole history.
+            models.Index(F("location_id"), F("ship_by").desc(nulls_last=True), F("id"),
+                         name="shipment_finished_loc_idx",
                          condition=Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
         ]
 

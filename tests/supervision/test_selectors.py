@@ -3,14 +3,16 @@
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from fulfillment.claims import services as claims
-from fulfillment.shipments.models import Package, Programme, Status
+from fulfillment.shipments.models import Package, Programme, Shipment, Status
 from fulfillment.supervision import selectors
 from fulfillment.supervision.selectors import BoardFilters
 
 from . import factories as f
-from .conftest import NOW
+from .conftest import NOW, H
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +215,56 @@ def test_the_matching_list_reaches_every_shipment_the_filters_pick_in_any_status
     done = [s.ship_by for s in rows if s.finished]
     assert done == sorted(done, reverse=True)  # then the latest finished
     assert selectors.matching(BoardFilters(status=Status.SHIPPED), NOW, limit=1)["count"] == before + 1
+
+
+def test_the_matching_list_shows_open_ones_by_ship_by_then_the_latest_finished_ones(floor):
+    """The order holds across the two reads (open, then finished), and the count covers both."""
+    no_ship_by = f.shipment(now=NOW, status=Status.SHIPPED)  # finished, ship-by unknown: last
+    expected = [floor.overdue, floor.at_risk_soon, floor.on_time, floor.stuck,  # open, most urgent first
+                floor.shipped_a1, floor.shipped_a2, floor.cancelled_unconfirmed]  # finished, latest first
+    old = Shipment.objects.get(ship_by=NOW - 30 * H)  # the floor's one shipped yesterday
+    ids = [s.amazon_id for s in expected] + [old.amazon_id, no_ship_by.amazon_id]
+
+    found = selectors.matching(BoardFilters(location="LOC-1"), NOW, limit=20)
+    assert [s.amazon_id for s in found["rows"]] == ids and found["count"] == 9
+    assert [s.finished for s in found["rows"]] == [False] * 4 + [True] * 5
+    found = selectors.matching(BoardFilters(location="LOC-1"), NOW, limit=6)
+    assert [s.amazon_id for s in found["rows"]] == ids[:6] and found["count"] == 9
+    found = selectors.matching(BoardFilters(location="LOC-1"), NOW, limit=3)
+    assert [s.amazon_id for s in found["rows"]] == ids[:3] and found["count"] == 9
+    found = selectors.matching(BoardFilters(location="LOC-1", status=Status.SHIPPED), NOW, limit=20)
+    assert [s.amazon_id for s in found["rows"]] == [floor.shipped_a1.amazon_id, floor.shipped_a2.amazon_id,
+                                                    old.amazon_id, no_ship_by.amazon_id]
+    assert found["count"] == 4
+    found = selectors.matching(BoardFilters(location="LOC-1", status=Status.ACCEPTED), NOW, limit=20)
+    assert [s.amazon_id for s in found["rows"]] == [floor.overdue.amazon_id, floor.stuck.amazon_id]
+    assert found["count"] == 2
+
+
+def test_the_matching_list_for_a_location_reads_a_page_of_its_history_not_all_of_it(floor):
+    """bench_pages: at 100,000 shipments the board for one location took 330 ms, sorting the location's
+    whole history and counting it with a window to show 25 rows. Now no query sorts or windows the
+    history: the open ones, a plain count, and only as many finished ones as the page has room for,
+    read in the order of `shipment_finished_loc_idx`."""
+    for hours in range(1, 6):
+        f.shipment(now=NOW - timedelta(days=30 * hours), status=Status.DELIVERED, ship_by_in=-hours * H)
+
+    with CaptureQueriesContext(connection) as captured:
+        found = selectors.matching(BoardFilters(location="LOC-1"), NOW, limit=6)
+    assert found["count"] == 13 and len(found["rows"]) == 6
+    sqls = [q["sql"] for q in captured.captured_queries]
+    assert len(sqls) == 3 and not any(" OVER " in sql for sql in sqls)
+    assert sqls[-1].endswith("LIMIT 2")  # 4 open ones, then 2 finished ones
+
+    with CaptureQueriesContext(connection) as captured:
+        selectors.matching(BoardFilters(location="LOC-1"), NOW, limit=3)
+    assert len(captured.captured_queries) == 2  # a page of open ones: no finished one read
+
+    # The finished ones come from the index in the list's order, without a sort (PostgreSQL told to
+    # avoid sequential scans and sorts whenever it can: on this small table it would scan).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("EXPLAIN " + sqls[-1])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "shipment_finished_loc_idx" in plan and "Sort" not in plan, plan
