@@ -5,6 +5,8 @@ of queries as an empty one. Nothing reads the whole history: the alert figures r
 shipments (`shipment_open_idx`), and the status table the open ones plus those finished in the last
 few days (`shipment_finished_idx`), so months of shipped orders do not slow the board down
 (bench/bench_pages.py). A ship-by day or a search narrows the board by itself and covers all history.
+The list of what the filters pick (`matching`) covers all history too, but reads only the page it
+shows; its count is an index-only COUNT, the one figure that grows with a location's history.
 """
 
 from __future__ import annotations
