@@ -381,7 +381,9 @@ def prepare(accounts: int, packers: int, per_account: int, sandbox: Sandbox, pri
     flush_bench_redis()
     sandbox.reset(count=0)
     tokens = [f"Atzr|bench-seller-{n}" for n in range(1, accounts)]
-    sandbox.configure(empty_page_every=0, refresh_tokens=tokens)
+    # Each account's location is its own at Amazon: its getShipments lists that location's shipments only.
+    owners = {f"SANDBOX-LOC-{n + 1}": token for n, token in enumerate([settings.AMAZON_LWA_REFRESH_TOKEN, *tokens])}
+    sandbox.configure(empty_page_every=0, refresh_tokens=tokens, location_sellers=owners)
     from fulfillment.accounts.models import LocationMembership
 
     group = Group.objects.get_or_create(name=roles.PACKER)[0]

@@ -105,7 +105,7 @@ class SandboxHandle:
         """rate_limits={"op"|"default": {"rate", "burst"}}, label_url_ttl_seconds, token_ttl_seconds,
         expire_tokens=True, revoke_tokens=True (403 without "expired"), forbid_next_calls (next N calls 403),
         lwa_html_next (next N LWA answers are HTML), lwa_latency_ms, empty_page_every, fail_next_labels,
-        invoice_shape, label_format, live={...}, lwa_clients={id: secret}, refresh_tokens=[...],
+        invoice_shape, label_format, location_sellers={location: refresh token}, live={...}, lwa_clients={id: secret}, refresh_tokens=[...],
         revoked_refresh_tokens=[...], orders_list_lag_seconds, mfn_refund_after_seconds,
         mfn_label_confirms_shipment, mfn_unavailable_carriers. rate_limits={"op": None} drops an override
         (back to the plan)."""

@@ -346,3 +346,26 @@ def test_package_validation_errors_over_http(api, sandbox):
         headers={"content-type": "application/json"},
     )
     assert not_json.status_code == 400
+
+
+def test_getshipments_lists_a_seller_its_own_locations_only(fresh):
+    """As Amazon: a seller's getShipments (no locationId) lists its own locations' shipments; a location the
+    sandbox names no seller for is everyone's (the seeded floor)."""
+    from fulfillment.sandbox.core import auth
+    from tests.sandbox.conftest import Api as SandboxApi
+
+    def listed(token):
+        answer = SandboxApi(fresh)
+        answer.token = token
+        return {s["locationId"] for s in answer.get_shipments(status="ACCEPTED", maxResults=100).json()["shipments"]}
+
+    assert listed(fresh.access_token()) == {"SANDBOX-LOC-1", "SANDBOX-LOC-2"}
+    fresh.configure(refresh_tokens=["Atzr|second-seller"], location_sellers={"SANDBOX-LOC-2": "Atzr|second-seller"})
+    second = httpx.post(f"{fresh.url}/auth/o2/token", data={
+        "grant_type": "refresh_token", "refresh_token": "Atzr|second-seller",
+        "client_id": auth.DEFAULT_CLIENT_ID, "client_secret": auth.DEFAULT_CLIENT_SECRET}).json()["access_token"]
+    assert listed(fresh.access_token()) == {"SANDBOX-LOC-1"}
+    assert listed(second) == {"SANDBOX-LOC-1", "SANDBOX-LOC-2"}  # LOC-1 is named for nobody: everyone's
+    fresh.configure(location_sellers={"SANDBOX-LOC-1": auth.DEFAULT_REFRESH_TOKEN,
+                                      "SANDBOX-LOC-2": "Atzr|second-seller"})
+    assert listed(fresh.access_token()) == {"SANDBOX-LOC-1"} and listed(second) == {"SANDBOX-LOC-2"}

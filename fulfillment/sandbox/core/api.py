@@ -28,6 +28,7 @@ class Call:
     lists: dict[str, list[str]] = field(default_factory=dict)  # every value of each parameter
     body: Any = None
     base_url: str = ""
+    seller: str = ""  # the selling partner the access token acts for (auth.seller_key; "" if unknown)
 
     def require_body(self) -> Any:
         if self.body is None:

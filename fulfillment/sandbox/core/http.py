@@ -155,6 +155,7 @@ def _answer(sandbox, api, operation: Operation, request, call: Call, plan) -> tu
     if plan.timeout_seconds is not None and not plan.apply:
         time.sleep(plan.timeout_seconds)
         return 504, _server_error(504)
+    call.seller = seller
     try:
         call.body = _read_json(request)
         static = api.static_case(operation.operation_id, call)

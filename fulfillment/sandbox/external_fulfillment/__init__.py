@@ -39,7 +39,7 @@ Errors answer in Amazon's shape {"errors": [{"code", "message", "details"}]}: 40
 the model's schema, 404 unknown shipment/package, 409 wrong state, 422 business rule broken.
 
 Settings (/_sandbox/config): label_url_ttl_seconds, empty_page_every, fail_next_labels,
-expire_next_label_urls, invoice_shape, label_format. Requests whose shipmentId or locationId
+expire_next_label_urls, invoice_shape, label_format, location_sellers. Requests whose shipmentId or locationId
 starts with TEST_CASE_ get Amazon's static sandbox answers from the model.
 
 Modules: records (statuses, a shipment's moves), rules (package validation), labels (options,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from .. import documents
-from ..core import paging
+from ..core import auth, paging
 from ..core.api import Api, Call
 from ..core.errors import ApiError, bad_request, not_found, unprocessable, wrong_state
 from ..core.timefmt import iso, parse_time
@@ -46,6 +46,9 @@ class ExternalFulfillmentApi(MarketplaceSide, Api):
         "expire_next_label_urls": 0,  # the next N label links handed out are already expired
         "invoice_shape": None,  # force one of documents.INVOICE_SHAPES for every shipment
         "label_format": None,  # force one of documents.LABEL_FORMATS
+        # location id -> refresh token of the seller it belongs to: getShipments lists a seller its own
+        # locations' shipments only, as Amazon does (a location not named here is every seller's).
+        "location_sellers": {},
     }
 
     def __init__(self, sandbox):
@@ -58,6 +61,10 @@ class ExternalFulfillmentApi(MarketplaceSide, Api):
             if int(value) < 0:
                 raise ValueError(f"{key} must not be negative")
             return int(value)
+        if key == "location_sellers":
+            if not isinstance(value, dict):
+                raise ValueError("location_sellers must map location ids to refresh tokens")
+            return {str(location): auth.seller_key(str(token)) for location, token in value.items()}
         if key == "empty_page_every":
             if int(value) == 1 or int(value) < 0:
                 raise ValueError("empty_page_every must be 0 (off) or at least 2")
@@ -120,7 +127,7 @@ class ExternalFulfillmentApi(MarketplaceSide, Api):
 
     # --- the operations ----------------------------------------------------------------------
 
-    def get_shipments(self, query: dict[str, str]) -> dict:
+    def get_shipments(self, query: dict[str, str], *, seller: str = "") -> dict:
         values, problems = MODEL.check_query("getShipments", query)
         if problems:
             raise bad_request(problems[0], "; ".join(problems[1:]))
@@ -147,12 +154,14 @@ class ExternalFulfillmentApi(MarketplaceSide, Api):
                 ("lastUpdatedTimestamp", "id"),
                 "paginationToken",
             )
+        owners = self.config["location_sellers"]
         with self.lock:
             matching = sorted(
                 (
                     r
                     for r in self.records.values()
                     if r.status == values["status"]
+                    and (not seller or owners.get(r.doc["locationId"], seller) == seller)
                     and (
                         filters["locationId"] is None
                         or r.doc["locationId"] == filters["locationId"]

@@ -6,7 +6,7 @@ from ..core.api import Call
 
 
 def get_shipments(api, call: Call):
-    return 200, api.get_shipments(call.query)
+    return 200, api.get_shipments(call.query, seller=call.seller)
 
 
 def get_shipment(api, call: Call):
