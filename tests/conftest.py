@@ -36,16 +36,6 @@ def _fresh_amazon_rate_limits():
 
 
 @_pytest.fixture(autouse=True)
-def _fresh_access_cache():
-    """Each test reads roles, memberships and stations afresh (accounts.access keeps them in Redis
-    between requests; a test's rows are rolled back behind the signals' back)."""
-    from fulfillment.accounts.access import new_generation
-
-    new_generation()
-    yield
-
-
-@_pytest.fixture(autouse=True)
 def _celery_not_left_eager():
     """A test that runs Celery eagerly must switch it back: a leak makes every later test that
     relies on a real worker (tests/integration, the worker tests) run its steps in-process."""

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from .access import remembered, user_facts
 from .roles import ADMIN, has_role
 
 
@@ -60,9 +59,8 @@ def locations_of(user) -> Locations:
     if has_role(user, ADMIN):
         found = EVERYWHERE
     else:
-        ids = user_facts(user)["memberships"]
-        found = Locations(ids=ids) if ids else (
-            EVERYWHERE if remembered(user, "floor", floor_has_one_location) else NOWHERE)
+        ids = frozenset(user.location_memberships.values_list("location_id", flat=True))
+        found = Locations(ids=ids) if ids else (EVERYWHERE if floor_has_one_location() else NOWHERE)
     user._packbench_locations = found
     return found
 

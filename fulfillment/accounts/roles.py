@@ -8,8 +8,6 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
-from .access import user_facts
-
 PACKER = "Packers"
 SUPERVISOR = "Supervisors"
 ADMIN = "Admins"
@@ -21,7 +19,10 @@ def has_role(user, *roles):
         return False
     if user.is_superuser:
         return True
-    return bool(user_facts(user)["roles"].intersection(roles))
+    # Cached on the user object: templates and views ask several times per request.
+    if not hasattr(user, "_packbench_roles"):
+        user._packbench_roles = set(user.groups.values_list("name", flat=True))
+    return bool(user._packbench_roles.intersection(roles))
 
 
 def role_required(*roles):

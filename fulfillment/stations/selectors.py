@@ -16,7 +16,6 @@ def station_for_request(request):
     stations = stations_for(request.user)
     station_id = request.session.get(SESSION_KEY)
     if station_id is not None:
-        # Read afresh each request: an admin's change of bounds or printers counts at once.
         station = stations.filter(pk=station_id).first()
         if station is not None:
             return station
