@@ -19,13 +19,14 @@ from .locking import lock_shipment
 
 
 def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
-    """Keep generateInvoice's document exactly as received, with its printable PDF. It is the tax
-    invoice when the shipment requires one, otherwise Amazon's packing slip.
+    """Keep generateInvoice's document exactly as received. It is the tax invoice when the shipment
+    requires one, otherwise Amazon's packing slip.
 
     The document is stored only once it is known to be a PDF, image or text invoice within the size
     and time limits (`documents.formats`); otherwise DocumentError says what was wrong and what to do,
     nothing is stored and the invoice kept before (if any) stays. The same bytes again are not stored
-    twice."""
+    twice. A PDF is its own printable copy; the page a text or image invoice is set on is drawn when
+    it is first printed or shown (`Document.pdf()`, then kept), not by the worker for every shipment."""
     from fulfillment.documents import rendering
     from fulfillment.documents.errors import DocumentError
 
@@ -34,11 +35,11 @@ def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
     document = response.document
     content = (document.content or "").encode()
     try:
-        rendered = rendering.invoice_to_pdf(document.content or "", document.format)
+        printable = rendering.checked_invoice(document.content or "", document.format)
     except DocumentError as exc:
         raise DocumentError(f"Nothing was stored: {exc.packer_message}", detail=exc.detail) from exc
     stored, created = _store_once(shipment, None, kind, content, original_format=document.format or "",
-                                  content_type="text/plain", printable_pdf=rendered.pdf)
+                                  content_type="text/plain", printable_pdf=printable)
     if created:
         record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED, f"{kind.label} stored.", user=step.requested_by,
                      data={"document": stored.pk, "sha256": stored.sha256})
