@@ -102,14 +102,17 @@ def label_option_id(shipment: Shipment, packages: list[Package]) -> str | None:
 
 
 def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel], *, client, user=None,
-                      reason: str = "", label_options: dict | None = None) -> tuple[list[int], list[str]]:
+                      reason: str = "", label_options: dict | None = None,
+                      packages: dict[str, Package] | None = None) -> tuple[list[int], list[str]]:
     """Fetch every label of a generateShipLabels answer from its presigned URL at once and store it.
     A link that expired is renewed by generating again (GENERATE hands back the same label with a
     fresh link), once. Failures stay on their package with Amazon's words. Returns (document ids,
-    failure messages)."""
+    failure messages). `packages`: the shipment's packages by id, when the caller has read them (they
+    are updated in place: label status, tracking id)."""
     from fulfillment.documents.errors import DocumentError
 
-    packages = {p.package_id: p for p in shipment.packages.all()}
+    if packages is None:
+        packages = {p.package_id: p for p in shipment.packages.all()}
     failures, stored = [], []
     # One time budget for every download of this step: a slow label source frees the worker by then.
     deadline = time.monotonic() + float(settings.AMAZON_LABEL_DOWNLOAD_SECONDS)
@@ -176,7 +179,8 @@ def _fetch_and_store_label(shipment, client, package: Package, label: schemas.Pa
             package.label_printed_at = None
         if metadata:
             package.tracking_id, package.carrier_name = metadata.tracking_id, metadata.carrier_name
-        package.save()
+        package.save(update_fields=["label_status", "label_error", "label_printed_at", "tracking_id", "carrier_name",
+                                    "updated_at"])
         if created:
             record_event(package.shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
                          f"Label for {package.package_id} stored ({document.original_format}"
