@@ -32,6 +32,7 @@ __all__ = [
     "RenderedDocument",
     "SlipLine",
     "SlipPackage",
+    "checked_invoice",
     "detect_label_format",
     "invoice_to_pdf",
     "label_to_printable_pdf",
@@ -76,15 +77,35 @@ def invoice_to_pdf(content: str | bytes, format_hint: str | None = None) -> Rend
         pdf = formats.checked_pdf(payload, "invoice")
         return RenderedDocument(pdf, detected, f"Amazon's PDF invoice{labelled}, unchanged.{wrapped}")
     if kind == "zpl":
-        raise UnreadableDocument(
-            "Amazon sent this invoice as a ZPL label file, which cannot be shown as a page. "
-            "Download the invoice from Seller Central and tell your supervisor.",
-            detail=f"format={format_hint!r}",
-        )
+        raise _zpl_invoice(format_hint)
     image = formats.checked_image(payload, kind, "invoice")
     pdf = _image_pdf(image, kind, page_size="A4", margin="10mm", height="276mm", pixelated=False)
     return RenderedDocument(pdf, detected, f"Amazon sent the invoice as a {kind.upper()} image{labelled}; "
                                            f"it is printed on an A4 page.{wrapped}")
+
+
+def checked_invoice(content: str | bytes, format_hint: str | None = None) -> bytes | None:
+    """Every check `invoice_to_pdf` makes, without drawing a page: Amazon's PDF (unchanged) when the
+    invoice is one, None when its printable PDF is a page still to draw (text, an image), which
+    `Document.pdf()` draws when it is first printed or shown. Raises UnreadableDocument as
+    invoice_to_pdf does."""
+    found = formats.invoice_file(content, format_hint)
+    if found.kind == "text":
+        return None
+    if found.kind == "pdf":
+        return formats.checked_pdf(found.data, "invoice")
+    if found.kind == "zpl":
+        raise _zpl_invoice(format_hint)
+    formats.checked_image(found.data, found.kind, "invoice")
+    return None
+
+
+def _zpl_invoice(format_hint: str | None) -> UnreadableDocument:
+    return UnreadableDocument(
+        "Amazon sent this invoice as a ZPL label file, which cannot be shown as a page. "
+        "Download the invoice from Seller Central and tell your supervisor.",
+        detail=f"format={format_hint!r}",
+    )
 
 
 _TEXT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>

@@ -12,7 +12,7 @@ from django.conf import settings
 from PIL import Image
 
 from fulfillment.documents.errors import UnreadableDocument
-from fulfillment.documents.rendering import invoice_to_pdf
+from fulfillment.documents.rendering import checked_invoice, invoice_to_pdf
 from fulfillment.sandbox import documents as sandbox_documents
 
 CONTRACT = Path(settings.BASE_DIR) / "fulfillment/amazon/contract/externalFulfillmentShipments_2024-09-11.json"
@@ -86,6 +86,25 @@ def test_every_sandbox_invoice_shape_becomes_a_readable_pdf(shape, detected):
     else:
         text = pdf_text(rendered.pdf)
         assert "INV-2024-0001" in text and "TEA-ASSAM-500G" in text
+
+
+@pytest.mark.parametrize(("shape", "is_pdf"), [
+    ("pdf", True), ("base64_pdf_text", True), ("png_as_pdf", False), ("text", False),
+])
+def test_checking_an_invoice_draws_no_page(shape, is_pdf, monkeypatch):
+    """What the worker stores with: a PDF is its own printable copy; text and images are drawn when
+    first needed (Document.pdf), so checking them draws nothing."""
+    from fulfillment.documents import rendering
+
+    document = sandbox_documents.invoice_document(SHIPMENT, "INV-2024-0001", shape)
+    monkeypatch.setattr(rendering, "_render", lambda html: pytest.fail("a page was drawn"))
+
+    pdf = checked_invoice(document["content"], document["format"])
+
+    if is_pdf:
+        assert "INV-2024-0001" in pdf_text(pdf)
+    else:
+        assert pdf is None
 
 
 def test_a_pdf_passes_through_byte_for_byte():
@@ -219,9 +238,10 @@ def _damaged_png() -> str:
     pytest.param(base64.b64encode(b"^XA^FO50,50^FDInvoice^FS^XZ").decode(), "ZPL", id="zpl"),
     pytest.param(b"\x00\x01\x02\xff\xfe garbage", "not base64", id="binary-bytes"),
 ])
-def test_unreadable_invoices_are_refused_with_a_message_the_packer_can_act_on(content, says):
+@pytest.mark.parametrize("read", [invoice_to_pdf, checked_invoice])
+def test_unreadable_invoices_are_refused_with_a_message_the_packer_can_act_on(content, says, read):
     with pytest.raises(UnreadableDocument) as refused:
-        invoice_to_pdf(content, "PDF")
+        read(content, "PDF")
     message = refused.value.packer_message
     assert says in message
     assert str(refused.value) == message

@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -306,7 +307,9 @@ class BaseClient:
         from ..models import AmazonCall
 
         try:
-            with transaction.atomic():  # a savepoint: a failed insert leaves the caller's transaction usable
+            # Inside the caller's transaction a savepoint, so a failed insert leaves it usable; outside
+            # one the insert commits on its own (a transaction of its own would only add BEGIN/COMMIT).
+            with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
                 AmazonCall.objects.create(
                     seller_account=self.credentials.seller_account[:80],
                     operation=operation,

@@ -85,7 +85,9 @@ def continue_chain(step: ShipmentStep) -> None:
         return
     payload = {key: step.payload[key] for key in CHAIN_KEYS if key in step.payload}
     user = step.requested_by
-    shipment = Shipment.objects.get(pk=step.shipment_id)
+    # As the step's success left it (runner: `advance`, or the re-read that found the step done), not
+    # read again; request_step checks the next step against the locked row.
+    shipment = step.shipment
     try:
         after = workflow.next_action(shipment)
         if after is None:
@@ -119,7 +121,9 @@ def _print_chain_labels(shipment: Shipment, station_id, user) -> None:
     from .printing import print_document, prints_silently
 
     station = Station.objects.filter(pk=station_id).first() if station_id else None
-    documents = list(Document.objects.filter(shipment=shipment, superseded=False).select_related("package", "shipment"))
+    documents = list(Document.objects.filter(shipment=shipment, superseded=False).select_related("package"))
+    for document in documents:
+        document.shipment = shipment  # the chain's, not read again with each document
     labels = [d for d in documents if d.kind == Document.Kind.LABEL]
     # A ZPL label cannot go through the browser: without a label printer it is a problem to show.
     problems, browser = [], [d.pk for d in labels if not d.is_zpl and not prints_silently(d, station)]

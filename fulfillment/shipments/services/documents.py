@@ -19,13 +19,14 @@ from .locking import lock_shipment
 
 
 def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
-    """Keep generateInvoice's document exactly as received, with its printable PDF. It is the tax
-    invoice when the shipment requires one, otherwise Amazon's packing slip.
+    """Keep generateInvoice's document exactly as received. It is the tax invoice when the shipment
+    requires one, otherwise Amazon's packing slip.
 
     The document is stored only once it is known to be a PDF, image or text invoice within the size
     and time limits (`documents.formats`); otherwise DocumentError says what was wrong and what to do,
     nothing is stored and the invoice kept before (if any) stays. The same bytes again are not stored
-    twice."""
+    twice. A PDF is its own printable copy; the page a text or image invoice is set on is drawn when
+    it is first printed or shown (`Document.pdf()`, then kept), not by the worker for every shipment."""
     from fulfillment.documents import rendering
     from fulfillment.documents.errors import DocumentError
 
@@ -34,11 +35,11 @@ def store_invoice(step, response: schemas.InvoiceResponse) -> dict:
     document = response.document
     content = (document.content or "").encode()
     try:
-        rendered = rendering.invoice_to_pdf(document.content or "", document.format)
+        printable = rendering.checked_invoice(document.content or "", document.format)
     except DocumentError as exc:
         raise DocumentError(f"Nothing was stored: {exc.packer_message}", detail=exc.detail) from exc
     stored, created = _store_once(shipment, None, kind, content, original_format=document.format or "",
-                                  content_type="text/plain", printable_pdf=rendered.pdf)
+                                  content_type="text/plain", printable_pdf=printable)
     if created:
         record_event(shipment, ShipmentEvent.Kind.DOCUMENT_STORED, f"{kind.label} stored.", user=step.requested_by,
                      data={"document": stored.pk, "sha256": stored.sha256})
@@ -101,14 +102,17 @@ def label_option_id(shipment: Shipment, packages: list[Package]) -> str | None:
 
 
 def store_ship_labels(shipment: Shipment, answers: list[schemas.PackageShipLabel], *, client, user=None,
-                      reason: str = "", label_options: dict | None = None) -> tuple[list[int], list[str]]:
+                      reason: str = "", label_options: dict | None = None,
+                      packages: dict[str, Package] | None = None) -> tuple[list[int], list[str]]:
     """Fetch every label of a generateShipLabels answer from its presigned URL at once and store it.
     A link that expired is renewed by generating again (GENERATE hands back the same label with a
     fresh link), once. Failures stay on their package with Amazon's words. Returns (document ids,
-    failure messages)."""
+    failure messages). `packages`: the shipment's packages by id, when the caller has read them (they
+    are updated in place: label status, tracking id)."""
     from fulfillment.documents.errors import DocumentError
 
-    packages = {p.package_id: p for p in shipment.packages.all()}
+    if packages is None:
+        packages = {p.package_id: p for p in shipment.packages.all()}
     failures, stored = [], []
     # One time budget for every download of this step: a slow label source frees the worker by then.
     deadline = time.monotonic() + float(settings.AMAZON_LABEL_DOWNLOAD_SECONDS)
@@ -175,7 +179,8 @@ def _fetch_and_store_label(shipment, client, package: Package, label: schemas.Pa
             package.label_printed_at = None
         if metadata:
             package.tracking_id, package.carrier_name = metadata.tracking_id, metadata.carrier_name
-        package.save()
+        package.save(update_fields=["label_status", "label_error", "label_printed_at", "tracking_id", "carrier_name",
+                                    "updated_at"])
         if created:
             record_event(package.shipment, ShipmentEvent.Kind.DOCUMENT_STORED,
                          f"Label for {package.package_id} stored ({document.original_format}"

@@ -223,8 +223,9 @@ def _generate_and_store_labels(step, client, *, operation: str) -> dict:
     result = {"operation": operation, "every_package_labelled": set(packages) <= labelled}
     reason = step.payload.get("reason", "") if operation == "REGENERATE" else ""
     stored, failures = store_ship_labels(shipment, response.package_ship_label_list, client=client,
-                                         user=step.requested_by, reason=reason, label_options=kwargs)
-    tracking_ids = [p.tracking_id for p in shipment.packages.all() if p.tracking_id]
+                                         user=step.requested_by, reason=reason, label_options=kwargs,
+                                         packages=packages)
+    tracking_ids = [p.tracking_id for p in packages.values() if p.tracking_id]  # as stored just now
     Shipment.objects.filter(pk=shipment.pk).update(tracking_ids=tracking_ids)
     if failures:
         advance(step, result)  # the step fails, but Amazon made the labels it made

@@ -47,7 +47,7 @@ def print_label(document: Document, *, station, user) -> None:
         if isinstance(exc, DocumentError):
             raise ShipmentError(exc.packer_message) from exc
         raise
-    record_label_printed(document, user, via=f"printer {station.name}")
+    _note_label_printed(document, user, via=f"printer {station.name}")
 
 
 def print_document(document: Document, *, station, user) -> int:
@@ -82,9 +82,13 @@ def print_document(document: Document, *, station, user) -> int:
 def record_label_printed(document: Document, user, via: str = "browser") -> workflow.NextAction | None:
     """Note that a label was printed; returns what the packer does next (Mark shipped once every
     label is printed), for the page to show at once."""
+    _note_label_printed(document, user, via)
+    return workflow.next_action(Shipment.objects.get(pk=document.shipment_id))
+
+
+def _note_label_printed(document: Document, user, via: str) -> None:
     if document.package_id:
         Package.objects.filter(pk=document.package_id).update(label_printed_at=timezone.now())
     record_event(document.shipment, ShipmentEvent.Kind.LABEL_PRINTED,
                  f"Label {document.package or ''} printed ({via}).".replace("  ", " "), user=user,
                  data={"document": document.pk, "via": via})
-    return workflow.next_action(Shipment.objects.get(pk=document.shipment_id))

@@ -56,7 +56,9 @@ def run_step(step_id: int) -> ShipmentStep:
 def _run_held_step(step_id: int) -> ShipmentStep:
     now = timezone.now()
     with transaction.atomic():
-        step = ShipmentStep.objects.select_for_update().select_related("shipment").get(pk=step_id)
+        # The step and its shipment locked as before; who asked for it read in the same query.
+        step = (ShipmentStep.objects.select_for_update(of=("self", "shipment"))
+                .select_related("shipment", "requested_by").get(pk=step_id))
         if step.status in {StepState.SUCCEEDED, StepState.FAILED}:
             return step
         # RUNNING here means its runner died: we hold the lock it would hold if it lived.

@@ -197,9 +197,7 @@ def upsert_shipment(data: schemas.Shipment, *, user=None, source: str = "sync", 
             for name, value in values.items():
                 setattr(shipment, name, value)
             shipment.save()
-        for line in data.line_items or []:
-            LineItem.objects.update_or_create(shipment=shipment, line_item_id=line.shipment_line_item_id,
-                                              defaults=_line_item_values(line))
+        _store_line_items(shipment, data.line_items or [])
         if disagreed:
             record_event(shipment, ShipmentEvent.Kind.AMAZON_DISAGREES,
                          f"Amazon disagrees: Packbench had {disagreed}, Amazon says {shipment.status}. "
@@ -231,6 +229,23 @@ def _after_store(shipment: Shipment, data: schemas.Shipment, old_status: str | N
         on_cancelled(shipment, user)
     if shipment.status in {Status.SHIPPED, Status.DELIVERED}:
         shipment.packages.filter(shipped_at__isnull=True).update(shipped_at=timezone.now())
+
+
+def _store_line_items(shipment: Shipment, lines: list[schemas.ShipmentLineItem]) -> None:
+    """Amazon's lines of a shipment we hold: new ones created, the columns that changed updated. Most
+    reads of a shipment change none of them (a status moved on), so they cost one query, no writes."""
+    held = {row.line_item_id: row for row in shipment.line_items.all()}
+    for line in lines:
+        values = _line_item_values(line)
+        row = held.get(line.shipment_line_item_id)
+        if row is None:
+            LineItem.objects.create(shipment=shipment, line_item_id=line.shipment_line_item_id, **values)
+            continue
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        for name in changed:
+            setattr(row, name, values[name])
+        if changed:
+            row.save(update_fields=changed)
 
 
 def _line_item_values(line: schemas.ShipmentLineItem) -> dict:
@@ -320,20 +335,32 @@ def _create_shipments(new: list[schemas.Shipment], *, user, source: str, seller_
 
 def _merge_amazon_packages(shipment: Shipment, amazon_packages: list[schemas.Package]) -> None:
     """Amazon listing a package id confirms our package (also after an unclear createPackages)."""
+    if not amazon_packages:
+        return
     ours = {p.package_id: p for p in shipment.packages.all()}
-    lines = {li.line_item_id: li for li in shipment.line_items.all()}
+    lines = None
     for position, remote in enumerate(amazon_packages, start=1):
         package = ours.get(remote.id)
-        payload = remote.to_amazon()
-        payload.pop("status", None)
+        changed = []
         if package is None:  # packed outside Packbench: show it as Amazon has it
+            if lines is None:
+                lines = {li.line_item_id: li for li in shipment.line_items.all()}
             package = _package_from_amazon(shipment, remote, position, lines)
         elif package.state == Package.State.SENT or not package.known_to_amazon:
+            payload = remote.to_amazon()
+            payload.pop("status", None)
             package.state = Package.State.CONFIRMED
             package.known_to_amazon = True
             package.sent_payload = payload
-        package.amazon_status = fit_columns(Package, {"amazon_status": remote.status or ""})["amazon_status"]
-        package.save()
+            changed += ["state", "known_to_amazon", "sent_payload"]
+        amazon_status = fit_columns(Package, {"amazon_status": remote.status or ""})["amazon_status"]
+        if package.amazon_status != amazon_status:
+            package.amazon_status = amazon_status
+            changed.append("amazon_status")
+        # Only what changed: a whole-row save would write back the label and print columns as read
+        # here, over what a step stored since (those updates do not all lock the shipment first).
+        if changed:
+            package.save(update_fields=[*changed, "updated_at"])
 
 
 def _package_from_amazon(shipment, remote: schemas.Package, position: int, lines) -> Package:

@@ -1,0 +1,58 @@
+"""The Celery worker's process set-up (fulfillment/celery.py): connections across tasks, preloading."""
+
+import sys
+import time
+import weakref
+from types import SimpleNamespace
+
+import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_postrun, task_prerun, worker_init
+from django.db import connection
+
+from fulfillment.celery import app
+
+
+def _task(eager: bool):
+    return SimpleNamespace(request=SimpleNamespace(is_eager=eager))
+
+
+def test_celerys_django_fixup_does_not_close_the_connection_around_every_task():
+    fixup = DjangoWorkerFixup(app)
+    assert fixup.db_reuse_max and fixup.db_reuse_max >= 100
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("signal", [task_prerun, task_postrun])
+def test_a_task_boundary_keeps_a_young_connection_and_closes_an_old_one(signal):
+    connection.ensure_connection()
+    kept = connection.connection
+    signal.send(sender=None, task=_task(eager=False))
+    assert connection.connection is kept
+
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE
+    signal.send(sender=None, task=_task(eager=False))
+    assert connection.connection is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_eager_task_leaves_the_callers_connection_alone():
+    connection.ensure_connection()
+    kept = connection.connection
+    connection.close_at = time.monotonic() - 1
+    task_postrun.send(sender=None, task=_task(eager=True))
+    assert connection.connection is kept
+
+
+def test_the_worker_imports_the_document_stack_before_its_pool_forks(monkeypatch):
+    from fulfillment.celery import _preload_documents
+
+    assert any(_receiver(ref) is _preload_documents for _key, ref in worker_init.receivers)
+    for name in ("fulfillment.documents.rendering", "fulfillment.documents.zpl", "weasyprint"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    _preload_documents()
+    assert {"fulfillment.documents.rendering", "fulfillment.documents.zpl", "weasyprint"} <= set(sys.modules)
+
+
+def _receiver(ref):
+    return ref() if isinstance(ref, weakref.ReferenceType) else ref
