@@ -2,8 +2,9 @@
 a page or an HTMX fragment; the workflow's rules live in `workflow` and `services`.
 
 Every Amazon step is asked for with `services.request_step` (idempotent: a double click returns
-the same step) and runs in the background; the page polls the step (`step_status`) every second
-and reloads the shipment (`step-finished`) when it ends.
+the same step) and runs in the background; the page polls the step (`step_status`), or a running
+Pack & label chain as a whole (`chain_status`), every second and reloads the shipment
+(`step-finished`) when it ends.
 
 Who may do what: packers, supervisors and admins see every station screen; only packers and
 admins act (every POST). An action on a shipment also needs its claim: while another packer
