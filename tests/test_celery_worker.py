@@ -1,5 +1,7 @@
 """The Celery worker's process set-up (fulfillment/celery.py): connections across tasks, preloading."""
 
+import os
+import subprocess
 import sys
 import time
 import weakref
@@ -44,14 +46,20 @@ def test_an_eager_task_leaves_the_callers_connection_alone():
     assert connection.connection is kept
 
 
-def test_the_worker_imports_the_document_stack_before_its_pool_forks(monkeypatch):
+def test_the_worker_imports_the_document_stack_before_its_pool_forks():
     from fulfillment.celery import _preload_documents
 
     assert any(_receiver(ref) is _preload_documents for _key, ref in worker_init.receivers)
-    for name in ("fulfillment.documents.rendering", "fulfillment.documents.zpl", "weasyprint"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    _preload_documents()
-    assert {"fulfillment.documents.rendering", "fulfillment.documents.zpl", "weasyprint"} <= set(sys.modules)
+    # A fresh interpreter: in this one an earlier test may have imported the stack already.
+    check = (
+        "import sys, django; django.setup(); import fulfillment.celery as c; "
+        "names = ('fulfillment.documents.rendering', 'fulfillment.documents.zpl', 'weasyprint'); "
+        "before = [n in sys.modules for n in names]; c._preload_documents(); "
+        "print(before, [n in sys.modules for n in names])"
+    )
+    answer = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True,
+                            env={**os.environ, "DJANGO_SETTINGS_MODULE": "fulfillment.settings"})
+    assert answer.stdout.strip() == "[False, False, False] [True, True, True]", answer.stderr[-2000:]
 
 
 def _receiver(ref):

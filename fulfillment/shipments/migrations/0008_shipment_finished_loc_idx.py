@@ -1,6 +1,18 @@
 from django.db import migrations, models
 
 
+class AddIndexOnPostgreSQL(migrations.AddIndex):
+    """SQLite (the embedded station) refuses NULLS LAST in an index; its small database needs none."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
     """The board's "Shipments matching" list for one location shows its open shipments, then its latest
     finished ones (fulfillment/supervision/selectors.py `matching`). This index gives the finished ones of a
@@ -12,7 +24,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name="shipment",
             index=models.Index(
                 models.F("location_id"),
