@@ -46,6 +46,12 @@ def _number_field(label, *, decimals, example, digits=12, whole=False, required=
                               decimal_places=decimals, widget=widget, error_messages=messages)
 
 
+def _weight_unit_field(initial, widget=None):
+    return forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
+                             initial=initial, widget=widget,
+                             error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
+
+
 class RejectForm(forms.Form):
     """One reason per line item; the packer confirms in a second step (`confirmed`)."""
 
@@ -91,9 +97,7 @@ class BoxForm(forms.Form):
                                        initial=DimensionUnit.CM, widget=forms.Select(attrs={"data-fill": "unit"}),
                                        error_messages={"invalid_choice": "Size unit: choose cm, m or in."})
     weight = _number_field("Weight", decimals=3, example="350", attrs={"data-fill": "weight"})
-    weight_unit = forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
-                                    initial=WeightUnit.G,
-                                    error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
+    weight_unit = _weight_unit_field(WeightUnit.G)
 
     def __init__(self, *args, bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS, **kwargs):
         super().__init__(*args, **kwargs)
@@ -393,9 +397,7 @@ class CartonWeightForm(forms.Form):
         "required": "Type the carton's weight (or put it on the USB scale), then press Enter."},
         widget=forms.TextInput(attrs={"id": "carton-weight", "inputmode": "decimal", "autocomplete": "off",
                                       "spellcheck": "false"}))
-    weight_unit = forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
-                                    initial=WeightUnit.KG, widget=forms.Select(attrs={"id": "carton-weight-unit"}),
-                                    error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
+    weight_unit = _weight_unit_field(WeightUnit.KG, forms.Select(attrs={"id": "carton-weight-unit"}))
 
     def __init__(self, *args, bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS, **kwargs):
         super().__init__(*args, **kwargs)

@@ -70,6 +70,11 @@ class WeightUnit(models.TextChoices):
     OZ = "OZ"
 
 
+# What the board's partial indexes call finished: supervision.selectors.FINISHED_STATUSES, as literals
+# here (the model cannot import the workflow) so PostgreSQL can match the board's predicates to them.
+_FINISHED = ["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"]
+
+
 class Shipment(models.Model):
     class Priority(models.TextChoices):
         HIGH = "HIGH"
@@ -157,7 +162,7 @@ class Shipment(models.Model):
             # history: overdue / at-risk / stuck read them through this partial index. The predicate is
             # exactly the board's `exclude(status__in=FINISHED_STATUSES)`, so PostgreSQL can match it.
             models.Index(fields=["ship_by", "id"], name="shipment_open_idx",
-                         condition=~Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
+                         condition=~Q(status__in=_FINISHED)),
             # Counts by location, programme and status (and the total) from the index alone.
             models.Index(fields=["location_id", "programme", "status"], include=["id"], name="shipment_board_idx"),
             # "Cancelled after we confirmed", newest first.
@@ -167,13 +172,13 @@ class Shipment(models.Model):
             # the index alone.
             models.Index(fields=["amazon_last_updated"], include=["location_id", "programme", "status", "id"],
                          name="shipment_finished_idx",
-                         condition=Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
+                         condition=Q(status__in=_FINISHED)),
             # The board's "Shipments matching" list for one location, after its open ones: the latest
             # finished first (ship_by DESC NULLS LAST, id, as the list orders them), read a page at a
             # time instead of sorting the location's whole history.
             models.Index(F("location_id"), F("ship_by").desc(nulls_last=True), F("id"),
                          name="shipment_finished_loc_idx",
-                         condition=Q(status__in=["SHIPPED", "DELIVERED", "CANCELLED", "UNFULFILLABLE"])),
+                         condition=Q(status__in=_FINISHED)),
         ]
 
     def __str__(self):
@@ -478,6 +483,11 @@ class ShipmentStep(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATES
+
+    @property
+    def chain(self) -> str:
+        """The chain the step belongs to (services.chain: "pack_and_label"), "" for a step on its own."""
+        return (self.payload or {}).get("chain") or ""
 
 
 class SyncCursor(models.Model):

@@ -237,9 +237,9 @@ def chain_progress(steps: list[ShipmentStep], events, *, chain: str, now) -> Cha
     """The Pack & label chain of the shipment's latest packer step, or None when that step is not
     part of one. `steps` and `events` come newest first."""
     # A packer's own Refresh is not part of the chain; one the chain queued itself carries it on.
-    latest = next((step for step in steps if not STEP_KINDS[step.kind].background or (step.payload or {}).get("chain")),
+    latest = next((step for step in steps if not STEP_KINDS[step.kind].background or step.chain),
                   None)
-    if latest is None or (latest.payload or {}).get("chain") != chain:
+    if latest is None or latest.chain != chain:
         return None
     if latest.is_open:
         return ChainProgress(running=True, now=latest.kind)

@@ -268,3 +268,12 @@ def test_the_matching_list_for_a_location_reads_a_page_of_its_history_not_all_of
         cursor.execute("EXPLAIN " + sqls[-1])
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "shipment_finished_loc_idx" in plan and "Sort" not in plan, plan
+
+
+def test_the_models_finished_indexes_name_the_boards_finished_statuses():
+    """PostgreSQL uses a partial index only when the query's predicate matches it: the model's literals
+    (it cannot import the workflow) must be the board's FINISHED_STATUSES."""
+    from fulfillment.shipments import models
+    from fulfillment.supervision.selectors import FINISHED_STATUSES
+
+    assert sorted(models._FINISHED) == sorted(FINISHED_STATUSES)

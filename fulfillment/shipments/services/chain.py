@@ -81,7 +81,7 @@ def start_pack_and_label(shipment: Shipment, package: dict, user, *, station=Non
 def continue_chain(step: ShipmentStep) -> None:
     """After a step of a Pack & label chain succeeded: ask for the next Amazon step with the same
     chain, or print the labels once they are stored. Never fails the step that just succeeded."""
-    if step.payload.get("chain") != PACK_AND_LABEL:
+    if step.chain != PACK_AND_LABEL:
         return
     payload = {key: step.payload[key] for key in CHAIN_KEYS if key in step.payload}
     user = step.requested_by

@@ -211,7 +211,8 @@ def _body_context(request, station, shipment, **extra):
         "packages": packages,
         "next": next_action,
         # While Pack & label runs, the page polls the chain (chain_status), not each of its steps.
-        "open_steps": [step for step in open_steps if not (chain and chain.running and _in_chain(step))],
+        "open_steps": [step for step in open_steps
+                       if not (chain and chain.running and step.chain == services.PACK_AND_LABEL)],
         # A background refresh does not block the packer; any other open step does.
         "step_running": any(not STEP_KINDS[step.kind].background for step in open_steps),
         "last_failure": last_failure,
@@ -277,10 +278,6 @@ def _body_context(request, station, shipment, **extra):
     if flash and flash.get("progress") and not (chain and chain.running):
         context["flash"] = None  # "Pack & label started": once it has ended, only how it ended shows
     return context
-
-
-def _in_chain(step) -> bool:
-    return (step.payload or {}).get("chain") == services.PACK_AND_LABEL
 
 
 def _option_form(shipment, data=None):
