@@ -55,7 +55,9 @@ def test_services_that_miss_the_orders_dates_say_so(sp, fresh):
     assert offered and all(
         "LATE_SHIP_DATE" in s["Benefits"]["ExcludedBenefits"][0]["ReasonCodes"] for s in offered
     )
-    tomorrow = fresh.create_order(marketplace="US", service_level="Standard", ship_by_hours=24)
+    # Due 34 hours from now: after the next day's 10:00 collection whatever the hour now (at 24 hours
+    # the test failed between midnight and 09:00 UTC).
+    tomorrow = fresh.create_order(marketplace="US", service_level="Standard", ship_by_hours=34)
     verdicts = {
         s["ShippingServiceId"]: s["Benefits"]["ExcludedBenefits"]
         for s in sp.eligible_services(label_request(tomorrow)).json()["payload"][

@@ -30,7 +30,7 @@ confirmShipment (one package per call; 204, or 400 with errors[]; 404 for an unk
   - the body must match ConfirmShipmentRequest; marketplaceId must be the order's;
   - packageReferenceId: a positive number (1, 2, ...), unique within the order;
   - carrierCode and trackingNumber not empty; carrierName required when carrierCode is Other;
-  - shipDate ISO 8601, not before the order was placed, at most a day ahead;
+  - shipDate ISO 8601, not before the order was placed, at the latest by the end of the next day;
   - orderItems: at least one, each an item of the order, once, quantity >= 1 and at most what
     is left (ordered minus confirmed in other packages);
   - refused for Pending, Canceled and store pickup orders;

@@ -23,9 +23,12 @@ from .records import (
 )
 
 PACKAGE_REFERENCE = re.compile(r"^[0-9]{1,20}$")
-SHIP_DATE_AHEAD = timedelta(
-    days=1
-)  # how far ahead a shipDate may lie (a label bought for tomorrow)
+
+def latest_ship_date(now: datetime) -> datetime:
+    """How far ahead a shipDate may lie: the end of the next day (UTC), so a label a carrier collects
+    tomorrow (merchant_fulfillment.services.ship_date: the next day at 10:00) can be confirmed with
+    its ShipDate at any hour of today."""
+    return (now + timedelta(days=1)).replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
 def _check_marketplace(record: OrderRecord, marketplace_id: str) -> None:
@@ -89,7 +92,7 @@ def confirm_shipment(record: OrderRecord, body: dict, now: datetime) -> dict:
             f"shipDate {detail['shipDate']} is before the order was placed "
             f"({iso(record.purchased_at)})."
         )
-    if ship_date > now + SHIP_DATE_AHEAD:
+    if ship_date > latest_ship_date(now):
         raise bad_request(f"shipDate {detail['shipDate']} is too far in the future.")
     if not detail["orderItems"]:
         raise bad_request("packageDetail.orderItems must list at least one order item.")
