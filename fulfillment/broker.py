@@ -9,8 +9,15 @@ worker exits (kombu issue #1551, still open; the upstream thread-safety fix was 
   place: a reader sees a whole message or none (rename is atomic within one folder);
 - a message file that still cannot be read (corrupted on disk, written by an older writer) is
   logged, set aside in `<processed_folder>/unreadable/` and skipped; the next message is served;
-- the exchange table (fan-out bindings, read by remote control) that is caught mid-write is read
-  again instead of failing;
+- a publish never finds its queue's binding missing: kombu records a binding in state shared by
+  the process's connections before writing it to the exchange's table file, so a second thread's
+  connection published into a table not yet written and the message was dropped (the first steps a
+  freshly started web sent could vanish); each connection's bind now makes sure the file has it;
+- an exchange's table (its queue bindings, which every publish reads to route the message) is
+  written whole under a temporary name and renamed into place, under a lock file: kombu creates it
+  by truncating and then writing, so a publisher racing a process that declares the same queue
+  read an empty table and dropped its message silently (seen under load, losing the first steps
+  sent); a table still caught mid-write (written by an older writer) is read again;
 - the folders are created when missing.
 
 Selected in settings (CELERY_BROKER_TRANSPORT) whenever the broker URL is `filesystem://`.
@@ -27,7 +34,7 @@ import uuid
 from pathlib import Path
 
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
+from kombu.transport import filesystem, virtual
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 from kombu.utils.objects import cached_property
@@ -102,8 +109,53 @@ class Channel(filesystem.Channel):
         logger.error("Skipped an unreadable broker message (%s bytes, %s): %s; kept at %s",
                      size, type(exc).__name__, exc, where)
 
+    def queue_bind(self, queue, exchange=None, routing_key="", arguments=None, **kwargs):
+        super().queue_bind(queue, exchange, routing_key, arguments, **kwargs)
+        # kombu keeps its bindings in state shared by every connection of the process and records a
+        # binding there before writing the table file: a second connection (another thread) then skips
+        # the bind, publishes before that write, finds no table and drops its message silently. Each
+        # connection makes sure the file has the binding before it returns.
+        exchange = exchange or "amq.direct"
+        self._queue_bind(exchange, *self.typeof(exchange).prepare_bind(queue, exchange, routing_key, arguments))
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        self._change_table(exchange, lambda table: table if binding in table else [binding, *table])
+
+    def _delete(self, queue, exchange, routing_key, pattern, *args, **kwargs):
+        # The virtual channel's own bookkeeping, then the table (kombu's rewrites it in place).
+        virtual.Channel._delete(self, queue, exchange, routing_key, pattern, *args, **kwargs)
+        binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+        self._change_table(exchange, lambda table: [row for row in table if row != binding])
+
+    def _change_table(self, exchange, change) -> None:
+        """Read, change and replace an exchange's table whole, one process at a time (a lock file
+        beside it: the table itself is replaced, so it cannot carry the lock)."""
+        file = self._exchange_file(exchange)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(file.with_name(file.name + ".lock"), "a") as guard:
+                filesystem.lock(guard, filesystem.LOCK_EX)
+                try:
+                    try:
+                        table = [filesystem.exchange_queue_t(*row) for row in loads(file.read_text())]
+                    except FileNotFoundError:
+                        table = []
+                    except ValueError:
+                        logger.error("Exchange table %r was unreadable; writing it anew", exchange)
+                        table = []
+                    changed = change(table)
+                    if changed != table or not file.exists():
+                        writing = file.with_name(file.name + WRITING_SUFFIX)
+                        writing.write_text(dumps(changed))
+                        os.replace(writing, file)
+                finally:
+                    filesystem.unlock(guard)
+        except OSError as exc:
+            raise ChannelError(f"Cannot write {file}") from exc
+
     def get_table(self, exchange):
-        # The table file is rewritten in place; a reader that catches it mid-write tries again.
+        # Tables are replaced whole (_change_table); one an older writer left half written is read again.
         for attempt in range(5):
             try:
                 return super().get_table(exchange)

@@ -81,6 +81,55 @@ def test_a_reader_never_sees_a_message_half_written(tmp_path):
     assert not list((tmp_path / "broker-processed" / "unreadable").glob("*"))  # nothing was torn
 
 
+def test_a_second_connection_of_the_process_never_publishes_into_a_missing_table(tmp_path):
+    """kombu's bindings are shared by the process's connections and recorded before the table file is
+    written: a second thread's connection skipped its bind and, publishing before the first had
+    written the file, dropped its message (the first message of the half-written test went missing
+    under load). Here the first connection's file is not there yet when the second publishes."""
+    options = _folders(tmp_path)
+    with Connection("filesystem://", transport="fulfillment.broker:Transport", transport_options=options) as first:
+        reader = first.SimpleQueue("steps")
+        table = Path(options["control_folder"]) / "steps.exchange"
+        table.unlink()  # as if the first connection had not written it yet
+        with Connection("filesystem://", transport="fulfillment.broker:Transport", transport_options=options) as second:
+            second.SimpleQueue("steps").put({"n": 1})
+        assert reader.get(timeout=2).payload == {"n": 1}
+        assert table.exists()
+
+
+def test_a_publisher_never_finds_the_exchange_table_empty_while_a_queue_is_declared(tmp_path, monkeypatch):
+    """kombu created an exchange's table by truncating the file, then writing it: a publisher reading
+    it in between found no binding and dropped its message (seen under load: the first steps sent by a
+    freshly started station were lost). The table is replaced whole: read at the very moment a second
+    queue is being bound, it is the table from before, and a message published then is delivered."""
+    from kombu import Exchange, Queue
+
+    from fulfillment import broker
+
+    options = _folders(tmp_path)
+    exchange = Exchange("shared", type="direct")
+    seen_while_binding = []
+    real_replace = broker.os.replace
+
+    with Connection("filesystem://", transport="fulfillment.broker:Transport", transport_options=options) as conn:
+        first = conn.SimpleQueue(Queue("first", exchange, routing_key="first"))
+        channel = first.channel
+
+        def replace_after_a_publish(src, dst):
+            if str(dst).endswith(".exchange"):  # a bind is writing the table: publish right now
+                seen_while_binding.append(list(channel.get_table("shared")))
+                conn.Producer().publish({"n": 1}, exchange=exchange, routing_key="first", declare=[])
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(broker.os, "replace", replace_after_a_publish)
+        conn.SimpleQueue(Queue("second", exchange, routing_key="second"))
+        monkeypatch.setattr(broker.os, "replace", real_replace)
+
+        assert [[row.queue for row in table] for table in seen_while_binding] == [["first"]]
+        assert first.get(timeout=2).payload == {"n": 1}
+        assert sorted(row.queue for row in channel.get_table("shared")) == ["first", "second"]
+
+
 def test_a_worker_fed_an_empty_message_keeps_running_and_serves_the_next(tmp_path):
     var = tmp_path / "var"
     options = _folders(var)
