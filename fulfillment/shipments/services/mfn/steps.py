@@ -23,6 +23,8 @@ Kind = ShipmentStep.Kind
 BUYING = "create_shipment_sent_at"  # in a buy step's result while createShipment may be in flight
 # Where Amazon's order stands (fulfillmentStatus, orders 2026-01-01) once a pickup ending was reported.
 PICKUP_ENDINGS = {Kind.MFN_PICKED_UP: "SHIPPED", Kind.MFN_REFUSED: "CANCELLED"}
+READY_SENT = "ready_for_pickup_sent_at"  # in a ReadyForPickup step's result once it was sent
+OPEN_ORDER = {"UNSHIPPED", "PARTIALLY_SHIPPED"}  # fulfillmentStatus of an order a pickup step may still move
 _GRAMS = {"G": Decimal(1), "KG": Decimal(1000)}
 _OUNCES = {"OZ": Decimal(1), "LB": Decimal(16)}
 _CENTIMETRES = {"CM": Decimal(1), "M": Decimal(100)}
@@ -282,7 +284,7 @@ def already_done(step, client) -> bool:
         advance(step, {})
         return True
     if step.kind != Kind.MFN_CONFIRM:
-        return False  # ReadyForPickup shows nowhere in Amazon's order: sent again, a 400 says it was done
+        return False  # ReadyForPickup shows nowhere in Amazon's order: mfn_ready_for_pickup sends it again
     package = _package_of(step)
     for confirmed in client.confirmed_packages(step.shipment.amazon_id):
         if (package.reference_id and confirmed.reference_id == package.reference_id) or (
@@ -333,7 +335,32 @@ def _pickup(step, client, status: str) -> dict:
 
 
 def mfn_ready_for_pickup(step, client) -> dict:
-    return _pickup(step, client, "ReadyForPickup")
+    """ReadyForPickup shows nowhere in Amazon's order, so a lost answer is settled by sending it again:
+    Amazon refuses a second one (400: no unit is left to make ready). That refusal, after a send of
+    ours whose answer never came and while the order is still open, means the first one went."""
+    sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
+    ShipmentStep.objects.filter(pk=step.pk).update(result={READY_SENT: timezone.now().isoformat()})
+    try:
+        return _pickup(step, client, "ReadyForPickup")
+    except AmazonBadRequest as exc:
+        if READY_SENT not in sent:
+            raise
+        return _ready_already(step, client, exc)
+
+
+def _ready_already(step, client, refusal: AmazonBadRequest) -> dict:
+    shipment = step.shipment
+    order = client.get_order_details(shipment.amazon_id, included_data=["FULFILLMENT"])
+    status = ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
+    if status not in OPEN_ORDER:
+        raise ShipmentError(f"Amazon's order is now {status.lower().replace('_', ' ') or 'unknown'}: it cannot be "
+                            "made ready for pickup. Refresh the order; if it should still be collected, tell "
+                            "your supervisor.") from refusal
+    record_event(shipment, ShipmentEvent.Kind.NOTE,
+                 "Amazon's answer to “Ready for pickup” was lost; sent again, Amazon answered that nothing is "
+                 "left to make ready, so the order was already ready for pickup.", user=step.requested_by,
+                 data={"amazon_says": refusal.amazon_message, "request_id": refusal.request_id or ""})
+    return {"status": "ReadyForPickup", "recovered": True}
 
 
 def mfn_picked_up(step, client) -> dict:
