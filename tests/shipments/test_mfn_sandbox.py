@@ -231,6 +231,11 @@ def test_a_label_purchase_resumed_after_its_worker_died_is_never_bought_blindly(
     step = died({"create_shipment_sent_at": timezone.now().isoformat()})  # it may have bought the label
     assert step.status == State.FAILED and "Seller Central" in step.error_message
     assert amazon.mfn_shipments(order.amazon_id) == []
+    package.refresh_from_db()
+    assert package.label_status == Package.LabelStatus.UNKNOWN  # no purchase until a supervisor says
+    with pytest.raises(services.StepNotAllowed, match="supervisor"):
+        services.request_step(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk})
+    services.mfn.label_not_bought(order, package.pk, packer)  # Seller Central shows none
     step = died({})  # it died before buying: safe to buy now
     assert step.status == State.SUCCEEDED and len(amazon.mfn_shipments(order.amazon_id)) == 1
 

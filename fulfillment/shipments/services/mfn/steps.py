@@ -141,17 +141,9 @@ def mfn_buy_label(step, client) -> dict:
         bought = client.create_shipment(details, service.service_id, offer_id=service.offer_id or None)
     except AmazonError as exc:
         if exc.outcome_unknown:  # buying again could buy two labels
-            raise ShipmentError("Amazon did not say whether the label was bought. Do not buy again: ask your "
-                                "supervisor to check the order's labels in Seller Central.") from exc
+            raise ShipmentError(label_in_doubt(package, "Amazon did not say whether the label was bought.")) from exc
         raise
-    Package.objects.filter(pk=package.pk).update(
-        label_shipment_id=bought.shipment_id[:64], service_id=(bought.service_id or service.service_id)[:128],
-        service_name=(bought.service_name or service.name)[:128], label_cost=bought.rate or service.rate,
-        label_currency=(bought.currency or service.currency)[:3], carrier_name=(bought.carrier or service.carrier)[:128],
-        tracking_id=bought.tracking_id[:128], label_voided_at=None, label_printed_at=None,
-        label_status=Package.LabelStatus.GENERATED, label_error="")
-    Shipment.objects.filter(pk=shipment.pk).update(
-        tracking_ids=[t for t in shipment.packages.values_list("tracking_id", flat=True) if t])
+    keep_label(package, bought, service)
     record_event(shipment, ShipmentEvent.Kind.OPTION_CHOSEN,
                  f"Label bought for package {package.position}: {service.name}, {(bought.rate or service.rate):.2f} "
                  f"{bought.currency or service.currency}, tracking {bought.tracking_id}.", user=step.requested_by,
@@ -159,6 +151,31 @@ def mfn_buy_label(step, client) -> dict:
                        "service": service.service_id})
     result = {"label_shipment_id": bought.shipment_id, "service": service.service_id, "cost": str(service.rate)}
     return {**result, "documents": [_store_label(step, package, bought)]}
+
+
+def keep_label(package: Package, bought, service=None) -> None:
+    """A bought label's id, service, cost and tracking on its package (its file is stored apart);
+    `service` fills what the purchase's answer leaves out."""
+    Package.objects.filter(pk=package.pk).update(
+        label_shipment_id=bought.shipment_id[:64], service_id=(bought.service_id or getattr(service, "service_id", ""))[:128],
+        service_name=(bought.service_name or getattr(service, "name", ""))[:128],
+        label_cost=bought.rate or getattr(service, "rate", bought.rate),
+        label_currency=(bought.currency or getattr(service, "currency", ""))[:3],
+        carrier_name=(bought.carrier or getattr(service, "carrier", ""))[:128],
+        tracking_id=bought.tracking_id[:128], label_voided_at=None, label_printed_at=None,
+        label_status=Package.LabelStatus.GENERATED, label_error="")
+    shipment = package.shipment
+    Shipment.objects.filter(pk=shipment.pk).update(
+        tracking_ids=[t for t in shipment.packages.values_list("tracking_id", flat=True) if t])
+
+
+def label_in_doubt(package: Package, why: str) -> str:
+    """The package's label may be bought: no purchase until a supervisor has checked Seller Central
+    and said what it shows (services.mfn.recovery). Returns the packer's message."""
+    message = (f"{why} Do not buy again: a supervisor checks the order's labels in Seller Central, then "
+               f"enters here the label found for package {package.position}, or says none was bought.")
+    Package.objects.filter(pk=package.pk).update(label_status=Package.LabelStatus.UNKNOWN, label_error=message)
+    return message
 
 
 def _store_label(step, package: Package, bought) -> int:
@@ -265,16 +282,15 @@ def already_done(step, client) -> bool:
     """After an unclear answer or a lost worker: did Amazon do the step? A confirmation: its reference
     id (or the label's tracking number) among the order's packages means yes, and the order moves on.
     A label purchase its worker did not live to answer: Merchant Fulfillment lists no labels by order,
-    so it is not bought again blindly; the packer is told to check first."""
+    so it is not bought again blindly; the package waits for a supervisor (label_in_doubt)."""
     if step.kind == Kind.MFN_BUY_LABEL:
         package = _package_of(step)
         if has_live_label(package):
             return True
         sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
         if BUYING in sent:
-            raise ShipmentError("Packbench stopped while Amazon was selling this label, so it may be bought. Do "
-                                "not buy again before your supervisor has checked the order's labels in Seller "
-                                "Central (a label bought twice can be voided there).")
+            raise ShipmentError(label_in_doubt(package, "Packbench stopped while Amazon was selling this label, so "
+                                                        "it may be bought."))
         return False
     if step.kind in PICKUP_ENDINGS:  # the order's own status says whether the buyer's step was reported
         order = client.get_order_details(step.shipment.amazon_id, included_data=["FULFILLMENT"])
