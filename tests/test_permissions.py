@@ -2,7 +2,8 @@
 
 The URL list comes from the resolver, so a URL added without a rule here fails the test. Rules:
 anonymous is sent to the login page (the login page itself excepted); packers, supervisors and
-admins see station screens; only packers and admins act on them (POST); supervision is for
+admins see station screens; only packers and admins act on them (POST), but for a supervisor's
+decision made at the station (an MFN label purchase in doubt); supervision is for
 supervisors and admins (403 for packers); Django's admin is for admins (everyone else goes to
 the admin login). Admin URLs are covered by one rule for the whole admin site, so a newly
 registered model is checked without a new rule.
@@ -100,6 +101,8 @@ RULES = {
     "shipments:document_download": (lambda f: _shipment(f, document_id=f.label.pk), {GET: STATION_SCREEN}),
     "shipments:run": (lambda f: _shipment(f, kind="REFRESH"), {POST: PACKING_ACTION}),
     "shipments:mfn_step": (lambda f: _shipment(f, kind="MFN_CONFIRM"), {POST: PACKING_ACTION}),
+    # A label purchase in doubt is settled by a supervisor (or an admin), at the station.
+    "shipments:mfn_label_check": (_shipment, {POST: SUPERVISING}),
     "shipments:verify": (_shipment, {POST: PACKING_ACTION}),
     "shipments:skip_verification": (_shipment, {POST: PACKING_ACTION}),
     "shipments:check_serial": (_shipment, {POST: PACKING_ACTION}),

@@ -278,6 +278,8 @@ class Package(models.Model):
         GENERATED = "GENERATED", "Generated, not downloaded"
         READY = "READY", "Label stored"
         FAILED = "FAILED", "Label failed"
+        # createShipment's answer was lost: bought or not, a supervisor settles it (services.mfn.recovery).
+        UNKNOWN = "UNKNOWN", "Bought? A supervisor checks"
 
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="packages")
     # Generated and saved by us BEFORE createPackages (seed 001): Amazon cannot tell it back to us.
@@ -429,6 +431,7 @@ class ShipmentStep(models.Model):
         MFN_CONFIRM = "MFN_CONFIRM"
         MFN_CORRECT = "MFN_CORRECT"
         MFN_VOID_LABEL = "MFN_VOID_LABEL"
+        MFN_ADOPT_LABEL = "MFN_ADOPT_LABEL"
         MFN_READY_FOR_PICKUP = "MFN_READY"
         MFN_PICKED_UP = "MFN_PICKED_UP"
         MFN_REFUSED = "MFN_REFUSED"

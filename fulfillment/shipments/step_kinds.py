@@ -229,8 +229,22 @@ def _mfn_buy_label_refusal(shipment, payload, packages):
         return "Pack the order first, then buy a label for one of its packages."
     if has_live_label(package):
         return f"Package {package.position} already has a label; void it first to buy another."
+    if package.label_status == Package.LabelStatus.UNKNOWN:
+        return (f"Amazon did not say whether package {package.position}'s label was bought: do not buy again "
+                "before a supervisor has checked the order's labels in Seller Central.")
     if package.is_shipped:
         return f"Package {package.position} is already confirmed shipped."
+    return None
+
+
+def _mfn_adopt_label_refusal(shipment, payload, packages):
+    if refusal := _mfn_shipping_refusal(shipment, payload, packages):
+        return refusal
+    package = _mfn_package(payload, packages)
+    if package is None:
+        return "Choose one of the order's packages."
+    if package.label_status != Package.LabelStatus.UNKNOWN:
+        return f"Package {package.position}'s label purchase is not in doubt: nothing to check."
     return None
 
 
@@ -397,6 +411,12 @@ STEP_KINDS: dict[str, StepKind] = {spec.kind: spec for spec in (
         # A label bought whose file could not be stored: Amazon hands it out again (getShipment).
         Kind.MFN_FETCH_LABEL, "Get the label again", ("merchantFulfillmentV0.getShipment",), "mfn.mfn_fetch_label",
         _mfn_fetch_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
+    ),
+    StepKind(
+        # A purchase whose answer was lost: the label a supervisor found in Seller Central, read by its
+        # id (getShipment, nothing is bought) and kept as if bought here.
+        Kind.MFN_ADOPT_LABEL, "Use the label Seller Central shows", ("merchantFulfillmentV0.getShipment",),
+        "mfn.mfn_adopt_label", _mfn_adopt_label_refusal, starts_from=_MFN_SHIPPABLE, button=False,
     ),
     StepKind(
         # The packageReferenceId is stored before the call; after an unclear answer or a lost worker the

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<str:amazon_id>/chain/", views.chain_status, name="chain"),
     path("<str:amazon_id>/run/<str:kind>/", views.run_step, name="run"),
     path("<str:amazon_id>/reject/", views.reject, name="reject"),
+    path("<str:amazon_id>/mfn/label-check/", views.mfn_label_check, name="mfn_label_check"),
     path("<str:amazon_id>/mfn/<str:kind>/", views.mfn_step, name="mfn_step"),
     path("<str:amazon_id>/verify/", views.verify, name="verify"),
     path("<str:amazon_id>/verify/skip/", views.skip_verification, name="skip_verification"),

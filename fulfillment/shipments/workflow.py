@@ -116,7 +116,7 @@ def allowed_steps(shipment: Shipment) -> set[str]:
 class NextAction:
     """The one thing the station should prompt for. `kind` is a ShipmentStep.Kind (an Amazon step)
     or a station action: VERIFY (scan the items), PACK (fill in packages), CHOOSE_OPTION,
-    PRINT_LABELS."""
+    PRINT_LABELS, LABEL_CHECK."""
 
     kind: str
     label: str
@@ -128,6 +128,7 @@ class NextAction:
 
 
 VERIFY, PACK, CHOOSE_OPTION, PRINT_LABELS = "VERIFY", "PACK", "CHOOSE_OPTION", "PRINT_LABELS"
+LABEL_CHECK = "MFN_LABEL_CHECK"  # an MFN label purchase whose answer was lost: a supervisor settles it
 
 
 def next_action(shipment: Shipment) -> NextAction | None:
@@ -199,6 +200,9 @@ def _mfn_next_action(shipment: Shipment) -> NextAction | None:
     package = mfn_package_to_work_on(shipment)
     if package is None:
         return None
+    if package.label_status == Package.LabelStatus.UNKNOWN:
+        return NextAction(LABEL_CHECK, "A supervisor checks the label in Seller Central",
+                          f"Amazon did not say whether package {package.position}'s label was bought.")
     if not (package.label_shipment_id and package.label_voided_at is None):
         return _step(Kind.MFN_BUY_LABEL, f"Package {package.position}: the cheapest service that ships in time.")
     if package.label_status != Package.LabelStatus.READY:

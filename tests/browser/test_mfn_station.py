@@ -1,7 +1,8 @@
 """Seller-fulfilled (MFN) Amazon orders at the station in Chromium: from the queue (channel badge) to
 a bought, printed label and a confirmed shipment; two packages confirmed one by one; a store pickup
-order to PickedUp. The sandbox's Orders and Merchant Fulfillment APIs answer over HTTP; steps run
-eagerly inside the live server (as tests/browser/test_packing_flow.py)."""
+order to PickedUp; a label purchase whose answer was lost, settled by a supervisor. The sandbox's
+Orders and Merchant Fulfillment APIs answer over HTTP; steps run eagerly inside the live server (as
+tests/browser/test_packing_flow.py)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -117,3 +118,37 @@ def test_two_packages_confirmed_one_by_one_and_a_store_pickup(packer_page, live_
     _press(page, "MFN_PICKED_UP")
     _wait_status(page, "SHIPPED")
     assert sandbox.order_state(pickup.amazon_id)["order"]["OrderStatus"] == "Shipped"
+
+
+def test_a_label_purchase_whose_answer_was_lost_is_settled_by_a_supervisor(packer_page, live_server, sandbox,
+                                                                           browser, browser_context_args, shoot):
+    from fulfillment.accounts import roles
+
+    from .helpers import make_user
+
+    page = packer_page
+    order = _order(sandbox, marketplace="US", skus=["LEGO-60337-CITY"], ship_by_hours=30)
+    page.goto(f"{live_server.url}/shipments/{order.amazon_id}/")
+    _pack(page, 1)
+    expect(page.locator("[data-action=MFN_BUY_CHEAPEST]")).to_be_visible(timeout=STEP_TIMEOUT)
+    sandbox.faults(operations=["createShipment"], error_rate=1.0, error_status=500, count=1, apply=True)
+    _press(page, "MFN_BUY_CHEAPEST")
+    expect(page.locator("[data-label-in-doubt]")).to_contain_text("Do not buy again", timeout=STEP_TIMEOUT)
+    expect(page.locator("[data-action=MFN_BUY_CHEAPEST]")).to_have_count(0)
+    shoot("66-mfn-label-in-doubt")
+
+    [sold] = sandbox.mfn_shipments(order.amazon_id)  # what Seller Central shows the supervisor
+    lead = browser.new_context(**browser_context_args).new_page()
+    sign_in_at_station(lead, live_server, make_user("sam", roles.SUPERVISOR), "Bench 1")
+    lead.goto(f"{live_server.url}/shipments/{order.amazon_id}/")
+    lead.get_by_label("A label for this package").check()
+    lead.get_by_label("Its shipment id").fill(sold["ShipmentId"])
+    _press(lead, "MFN_LABEL_CHECK")
+    expect(lead.locator("[data-next], h2").first).to_contain_text("Print the label", timeout=STEP_TIMEOUT)
+    lead.context.close()
+
+    page.reload()
+    expect(page.locator("[data-action=MFN_PRINT_LABEL]")).to_be_visible(timeout=STEP_TIMEOUT)
+    package = order.packages.get()
+    assert package.label_shipment_id == sold["ShipmentId"] and package.tracking_id == sold["TrackingId"]
+    assert len(sandbox.mfn_shipments(order.amazon_id)) == 1

@@ -231,6 +231,11 @@ def test_a_label_purchase_resumed_after_its_worker_died_is_never_bought_blindly(
     step = died({"create_shipment_sent_at": timezone.now().isoformat()})  # it may have bought the label
     assert step.status == State.FAILED and "Seller Central" in step.error_message
     assert amazon.mfn_shipments(order.amazon_id) == []
+    package.refresh_from_db()
+    assert package.label_status == Package.LabelStatus.UNKNOWN  # no purchase until a supervisor says
+    with pytest.raises(services.StepNotAllowed, match="supervisor"):
+        services.request_step(order, Kind.MFN_BUY_LABEL, packer, {"package": package.pk})
+    services.mfn.label_not_bought(order, package.pk, packer)  # Seller Central shows none
     step = died({})  # it died before buying: safe to buy now
     assert step.status == State.SUCCEEDED and len(amazon.mfn_shipments(order.amazon_id)) == 1
 
@@ -264,3 +269,42 @@ def test_an_order_amazon_shipped_when_its_label_was_bought_is_shipped_here_by_th
     order.refresh_from_db()
     package.refresh_from_db()
     assert order.status == Status.SHIPPED and package.is_shipped and workflow.next_action(order) is None
+
+
+def test_a_lost_ready_for_pickup_answer_is_recognised_as_done_when_sent_again(amazon, packer,
+                                                                              django_capture_on_commit_callbacks):
+    _, order = new_order(amazon, marketplace="US", skus=["TPLINK-ARCHER-C6"], store_pickup=True)
+    # Amazon makes the order ready, then its answer is lost (a 500 after the work is done).
+    amazon.faults(operations=["updateShipmentStatus"], error_rate=1.0, error_status=500, count=1, apply=True)
+    step = run(order, Kind.MFN_READY_FOR_PICKUP, packer, capture=django_capture_on_commit_callbacks)
+    assert order.status == Status.READY_FOR_PICKUP
+    assert len(amazon.calls(operation="updateShipmentStatus", order_id=order.amazon_id)) == 2
+    assert step.result["recovered"] is True
+    note = order.events.get(kind="NOTE")
+    assert "already ready for pickup" in note.message and "not yet ready" in note.data["amazon_says"]
+
+
+def test_a_ready_for_pickup_refused_after_a_lost_answer_on_a_cancelled_order_says_so(
+        amazon, packer, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    _, order = new_order(amazon, marketplace="US", skus=["TPLINK-ARCHER-C6"], store_pickup=True)
+    # A worker sent ReadyForPickup and died without its answer; the buyer cancels meanwhile.
+    with django_capture_on_commit_callbacks(execute=False):
+        step = services.request_step(order, Kind.MFN_READY_FOR_PICKUP, packer)
+    ShipmentStep.objects.filter(pk=step.pk).update(
+        status=State.RUNNING, attempts=1, started_at=timezone.now(),
+        result={"ready_for_pickup_sent_at": timezone.now().isoformat()})
+    amazon.cancel_order(order.amazon_id)
+    step = services.run_step(step.pk)
+    assert step.status == State.FAILED and "cancelled" in step.error_message
+    assert not order.events.filter(kind="NOTE").exists()
+
+
+def test_a_ready_for_pickup_amazon_refuses_at_once_is_not_taken_as_done(amazon, packer,
+                                                                       django_capture_on_commit_callbacks):
+    _, order = new_order(amazon, marketplace="US", skus=["TPLINK-ARCHER-C6"], store_pickup=True)
+    with get_client() as client:  # made ready elsewhere (Seller Central), unknown to Packbench
+        client.update_shipment_status(order.amazon_id, marketplace_id=order.marketplace_id, status="ReadyForPickup")
+    step = run(order, Kind.MFN_READY_FOR_PICKUP, packer, expect=State.FAILED, capture=django_capture_on_commit_callbacks)
+    assert "not yet ready" in step.error_message and order.status == Status.UNSHIPPED

@@ -20,7 +20,7 @@ from .documents import (
     print_all_labels,
     print_label,
 )
-from .mfn import mfn_step
+from .mfn import mfn_label_check, mfn_step
 from .packages import check_serial, choose_option, pack_and_label, packages, regenerate_labels
 from .queue import open_shipment, queue, queue_list, sync
 from .scanning import (
@@ -45,7 +45,7 @@ from .shipment import (
 
 __all__ = [
     "body", "chain_status", "check_serial", "choose_option", "command_sheet", "detail", "document_download",
-    "document_pdf", "header", "label_preview", "label_printed", "mfn_step", "open_shipment",
+    "document_pdf", "header", "label_preview", "label_printed", "mfn_label_check", "mfn_step", "open_shipment",
     "pack_and_label", "packages", "packing_slip", "print_all_labels", "print_document",
     "print_label", "queue", "queue_list", "regenerate_labels", "reject", "run_step",
     "scale_reading", "scan", "skip_verification", "step_status", "supervisor_label_preview",

@@ -76,8 +76,9 @@ def can_pack(user) -> bool:
     return has_role(user, *PACKING_ROLES)
 
 
-def station_view(view=None, *, claim=True, load=None):
-    """Check the role (any station role to look, packer or admin to POST), resolve the station
+def station_view(view=None, *, claim=True, load=None, acting_roles=PACKING_ROLES):
+    """Check the role (any station role to look, `acting_roles` to POST: packer or admin unless a
+    supervisor's decision, like settling a label purchase in doubt), resolve the station
     (else off to choose one) and, for shipment URLs, the shipment (`load(amazon_id)`, default
     everything its page shows). A POST on a shipment first claims it for the user (`assert_can_act`,
     unless `claim=False` for a read-only check); while another packer holds it, the view is not run
@@ -87,7 +88,7 @@ def station_view(view=None, *, claim=True, load=None):
         @wraps(view)
         def wrapped(request, *args, amazon_id=None, **kwargs):
             acting = request.method == "POST"
-            if not has_role(request.user, *(PACKING_ROLES if acting else STATION_ROLES)):
+            if not has_role(request.user, *(acting_roles if acting else STATION_ROLES)):
                 raise PermissionDenied
             station = request.station
             # The middleware offers only a station of the user's locations; checked again here,

@@ -8,11 +8,13 @@ step buttons (views.shipment.run_step)."""
 from django.http import Http404
 from django.views.decorators.http import require_POST
 
+from fulfillment.accounts.roles import ADMIN, SUPERVISOR
 from fulfillment.documents.models import Document
 
 from .. import services, workflow
-from ..forms import MfnCorrectionForm
+from ..forms import MfnCorrectionForm, MfnLabelCheckForm
 from ..models import Status
+from ..services import mfn
 from ..step_kinds import has_live_label
 from .base import Kind, _after_action, _error, _form_error, station_view
 
@@ -30,6 +32,7 @@ def mfn_context(shipment, packages) -> dict:
     if package is not None and has_live_label(package):
         label = package.documents.filter(kind=Document.Kind.LABEL, superseded=False).first()
     return {"mfn_package": package, "mfn_offers": offers, "mfn_correction_form": MfnCorrectionForm(),
+            "mfn_label_check_form": MfnLabelCheckForm(),
             "mfn_label": label,
             "mfn_live_labels": [p for p in packages if has_live_label(p) and not p.is_shipped],
             "stepper": _stepper(shipment, packages)}
@@ -69,6 +72,31 @@ def mfn_step(request, station, shipment, kind):
         payload |= form.cleaned_data
     try:
         services.request_step(shipment, kind, request.user, payload)
+    except workflow.ShipmentError as exc:
+        return _after_action(request, station, shipment, flash=_error(exc.packer_message))
+    return _after_action(request, station, shipment)
+
+
+@require_POST
+@station_view(claim=False, acting_roles=(SUPERVISOR, ADMIN))
+def mfn_label_check(request, station, shipment):
+    """A supervisor settles a label purchase whose answer was lost: the label Seller Central shows is
+    read from Amazon and kept (a step: nothing is bought), or none was bought and the packer may buy.
+    The packer keeps the order (no claim is taken)."""
+    form = MfnLabelCheckForm(request.POST)
+    if not form.is_valid():
+        return _after_action(request, station, shipment, flash=_form_error(form))
+    package = request.POST.get("package", "")
+    try:
+        if form.cleaned_data["found"] == MfnLabelCheckForm.BOUGHT:
+            services.request_step(shipment, Kind.MFN_ADOPT_LABEL, request.user,
+                                  {"package": package, "label_shipment_id": form.cleaned_data["label_shipment_id"]})
+        else:
+            if not package.isdigit():
+                raise workflow.StepNotAllowed("Choose one of the order's packages.")
+            done = mfn.label_not_bought(shipment, int(package), request.user)
+            return _after_action(request, station, shipment, flash={
+                "level": "ok", "text": f"Package {done.position} may be bought a label now."})
     except workflow.ShipmentError as exc:
         return _after_action(request, station, shipment, flash=_error(exc.packer_message))
     return _after_action(request, station, shipment)

@@ -13,10 +13,12 @@ reads the order's packages first (getOrder 2026-01-01, PACKAGES); a package Amaz
 label's tracking number is adopted with Amazon's reference id and nothing is sent, and a new
 reference id is one neither side used, so it can never "correct" another package.
 
-`sync` reads the orders; `steps` holds the handlers and the re-read after an unclear answer.
+`sync` reads the orders; `steps` holds the handlers and the re-read after an unclear answer;
+`recovery` settles a label purchase whose answer was lost (a supervisor's word on Seller Central).
 """
 
 
+from .recovery import label_not_bought, mfn_adopt_label
 from .steps import (
     BUYING,
     already_done,
@@ -43,8 +45,8 @@ from .sync import (
 )
 
 __all__ = [
-    "BUYING", "MFN_CURSOR", "MfnSyncResult", "already_done", "create_order_shipment", "label_request",
-    "mfn_buy_label", "mfn_confirm", "mfn_correct", "mfn_fetch_label", "mfn_picked_up", "mfn_ready_for_pickup",
+    "BUYING", "MFN_CURSOR", "MfnSyncResult", "already_done", "create_order_shipment", "label_not_bought",
+    "label_request", "mfn_adopt_label", "mfn_buy_label", "mfn_confirm", "mfn_correct", "mfn_fetch_label", "mfn_picked_up", "mfn_ready_for_pickup",
     "mfn_refused", "mfn_services", "mfn_void_label", "next_reference_id", "package_items", "ship_from",
     "sync_mfn_account", "update_order_shipment",
 ]

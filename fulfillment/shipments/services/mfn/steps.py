@@ -23,6 +23,8 @@ Kind = ShipmentStep.Kind
 BUYING = "create_shipment_sent_at"  # in a buy step's result while createShipment may be in flight
 # Where Amazon's order stands (fulfillmentStatus, orders 2026-01-01) once a pickup ending was reported.
 PICKUP_ENDINGS = {Kind.MFN_PICKED_UP: "SHIPPED", Kind.MFN_REFUSED: "CANCELLED"}
+READY_SENT = "ready_for_pickup_sent_at"  # in a ReadyForPickup step's result once it was sent
+OPEN_ORDER = {"UNSHIPPED", "PARTIALLY_SHIPPED"}  # fulfillmentStatus of an order a pickup step may still move
 _GRAMS = {"G": Decimal(1), "KG": Decimal(1000)}
 _OUNCES = {"OZ": Decimal(1), "LB": Decimal(16)}
 _CENTIMETRES = {"CM": Decimal(1), "M": Decimal(100)}
@@ -139,17 +141,9 @@ def mfn_buy_label(step, client) -> dict:
         bought = client.create_shipment(details, service.service_id, offer_id=service.offer_id or None)
     except AmazonError as exc:
         if exc.outcome_unknown:  # buying again could buy two labels
-            raise ShipmentError("Amazon did not say whether the label was bought. Do not buy again: ask your "
-                                "supervisor to check the order's labels in Seller Central.") from exc
+            raise ShipmentError(label_in_doubt(package, "Amazon did not say whether the label was bought.")) from exc
         raise
-    Package.objects.filter(pk=package.pk).update(
-        label_shipment_id=bought.shipment_id[:64], service_id=(bought.service_id or service.service_id)[:128],
-        service_name=(bought.service_name or service.name)[:128], label_cost=bought.rate or service.rate,
-        label_currency=(bought.currency or service.currency)[:3], carrier_name=(bought.carrier or service.carrier)[:128],
-        tracking_id=bought.tracking_id[:128], label_voided_at=None, label_printed_at=None,
-        label_status=Package.LabelStatus.GENERATED, label_error="")
-    Shipment.objects.filter(pk=shipment.pk).update(
-        tracking_ids=[t for t in shipment.packages.values_list("tracking_id", flat=True) if t])
+    keep_label(package, bought, service)
     record_event(shipment, ShipmentEvent.Kind.OPTION_CHOSEN,
                  f"Label bought for package {package.position}: {service.name}, {(bought.rate or service.rate):.2f} "
                  f"{bought.currency or service.currency}, tracking {bought.tracking_id}.", user=step.requested_by,
@@ -157,6 +151,31 @@ def mfn_buy_label(step, client) -> dict:
                        "service": service.service_id})
     result = {"label_shipment_id": bought.shipment_id, "service": service.service_id, "cost": str(service.rate)}
     return {**result, "documents": [_store_label(step, package, bought)]}
+
+
+def keep_label(package: Package, bought, service=None) -> None:
+    """A bought label's id, service, cost and tracking on its package (its file is stored apart);
+    `service` fills what the purchase's answer leaves out."""
+    Package.objects.filter(pk=package.pk).update(
+        label_shipment_id=bought.shipment_id[:64], service_id=(bought.service_id or getattr(service, "service_id", ""))[:128],
+        service_name=(bought.service_name or getattr(service, "name", ""))[:128],
+        label_cost=bought.rate or getattr(service, "rate", bought.rate),
+        label_currency=(bought.currency or getattr(service, "currency", ""))[:3],
+        carrier_name=(bought.carrier or getattr(service, "carrier", ""))[:128],
+        tracking_id=bought.tracking_id[:128], label_voided_at=None, label_printed_at=None,
+        label_status=Package.LabelStatus.GENERATED, label_error="")
+    shipment = package.shipment
+    Shipment.objects.filter(pk=shipment.pk).update(
+        tracking_ids=[t for t in shipment.packages.values_list("tracking_id", flat=True) if t])
+
+
+def label_in_doubt(package: Package, why: str) -> str:
+    """The package's label may be bought: no purchase until a supervisor has checked Seller Central
+    and said what it shows (services.mfn.recovery). Returns the packer's message."""
+    message = (f"{why} Do not buy again: a supervisor checks the order's labels in Seller Central, then "
+               f"enters here the label found for package {package.position}, or says none was bought.")
+    Package.objects.filter(pk=package.pk).update(label_status=Package.LabelStatus.UNKNOWN, label_error=message)
+    return message
 
 
 def _store_label(step, package: Package, bought) -> int:
@@ -263,16 +282,15 @@ def already_done(step, client) -> bool:
     """After an unclear answer or a lost worker: did Amazon do the step? A confirmation: its reference
     id (or the label's tracking number) among the order's packages means yes, and the order moves on.
     A label purchase its worker did not live to answer: Merchant Fulfillment lists no labels by order,
-    so it is not bought again blindly; the packer is told to check first."""
+    so it is not bought again blindly; the package waits for a supervisor (label_in_doubt)."""
     if step.kind == Kind.MFN_BUY_LABEL:
         package = _package_of(step)
         if has_live_label(package):
             return True
         sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
         if BUYING in sent:
-            raise ShipmentError("Packbench stopped while Amazon was selling this label, so it may be bought. Do "
-                                "not buy again before your supervisor has checked the order's labels in Seller "
-                                "Central (a label bought twice can be voided there).")
+            raise ShipmentError(label_in_doubt(package, "Packbench stopped while Amazon was selling this label, so "
+                                                        "it may be bought."))
         return False
     if step.kind in PICKUP_ENDINGS:  # the order's own status says whether the buyer's step was reported
         order = client.get_order_details(step.shipment.amazon_id, included_data=["FULFILLMENT"])
@@ -282,7 +300,7 @@ def already_done(step, client) -> bool:
         advance(step, {})
         return True
     if step.kind != Kind.MFN_CONFIRM:
-        return False  # ReadyForPickup shows nowhere in Amazon's order: sent again, a 400 says it was done
+        return False  # ReadyForPickup shows nowhere in Amazon's order: mfn_ready_for_pickup sends it again
     package = _package_of(step)
     for confirmed in client.confirmed_packages(step.shipment.amazon_id):
         if (package.reference_id and confirmed.reference_id == package.reference_id) or (
@@ -333,7 +351,32 @@ def _pickup(step, client, status: str) -> dict:
 
 
 def mfn_ready_for_pickup(step, client) -> dict:
-    return _pickup(step, client, "ReadyForPickup")
+    """ReadyForPickup shows nowhere in Amazon's order, so a lost answer is settled by sending it again:
+    Amazon refuses a second one (400: no unit is left to make ready). That refusal, after a send of
+    ours whose answer never came and while the order is still open, means the first one went."""
+    sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
+    ShipmentStep.objects.filter(pk=step.pk).update(result={READY_SENT: timezone.now().isoformat()})
+    try:
+        return _pickup(step, client, "ReadyForPickup")
+    except AmazonBadRequest as exc:
+        if READY_SENT not in sent:
+            raise
+        return _ready_already(step, client, exc)
+
+
+def _ready_already(step, client, refusal: AmazonBadRequest) -> dict:
+    shipment = step.shipment
+    order = client.get_order_details(shipment.amazon_id, included_data=["FULFILLMENT"])
+    status = ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
+    if status not in OPEN_ORDER:
+        raise ShipmentError(f"Amazon's order is now {status.lower().replace('_', ' ') or 'unknown'}: it cannot be "
+                            "made ready for pickup. Refresh the order; if it should still be collected, tell "
+                            "your supervisor.") from refusal
+    record_event(shipment, ShipmentEvent.Kind.NOTE,
+                 "Amazon's answer to “Ready for pickup” was lost; sent again, Amazon answered that nothing is "
+                 "left to make ready, so the order was already ready for pickup.", user=step.requested_by,
+                 data={"amazon_says": refusal.amazon_message, "request_id": refusal.request_id or ""})
+    return {"status": "ReadyForPickup", "recovered": True}
 
 
 def mfn_picked_up(step, client) -> dict:
