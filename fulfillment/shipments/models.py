@@ -179,6 +179,10 @@ class Shipment(models.Model):
             models.Index(F("location_id"), F("ship_by").desc(nulls_last=True), F("id"),
                          name="shipment_finished_loc_idx",
                          condition=Q(status__in=_FINISHED)),
+            # The same list without a location (a status or programme filter over every location): the
+            # latest finished first, a page at a time.
+            models.Index(F("ship_by").desc(nulls_last=True), F("id"), name="shipment_finished_all_idx",
+                         condition=Q(status__in=_FINISHED)),
         ]
 
     def __str__(self):
