@@ -419,16 +419,28 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Logging -------------------------------------------------------------------------------
+# `make run` writes every process into one terminal: each names itself in its lines ("[web]", "[worker]"),
+# from PACKBENCH_PROCESS, which supervisord.conf sets per program. Unset (production's own process
+# managers label their lines), nothing is added.
+_PROCESS = env.str("PACKBENCH_PROCESS", "")
+_LOG_PREFIX = f"[{_PROCESS}] " if _PROCESS else ""
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"plain": {"format": f"%(asctime)s {_LOG_PREFIX}%(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _setting("LOG_LEVEL", env.str, "INFO")},
     "loggers": {
+        # runserver's request lines, with the others (Django gives them a format of their own).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "weasyprint": {"level": "WARNING"},  # seven progress lines per PDF at INFO
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# The worker and beat log through Celery's own formats: the same process name in front.
+CELERY_WORKER_LOG_FORMAT = f"[%(asctime)s: %(levelname)s/%(processName)s] {_LOG_PREFIX}%(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (f"[%(asctime)s: %(levelname)s/%(processName)s] {_LOG_PREFIX}"
+                                 "%(task_name)s[%(task_id)s]: %(message)s")

@@ -2,6 +2,7 @@
 is started again while the others go on, and Ctrl-C (SIGTERM) still stops everything."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -101,6 +102,18 @@ def _orphans_of(station) -> list[int]:
     return orphans
 
 
+def _eventually(read, timeout: float = 30):
+    """What `read` returns once the device answers (it raises until then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def test_a_killed_process_of_the_embedded_station_comes_back(tmp_path):
     station = Station(tmp_path)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=station.env,
@@ -112,8 +125,9 @@ def test_a_killed_process_of_the_embedded_station_comes_back(tmp_path):
             first = station.wait_running()
             assert _answers(f"http://{station.sandbox}/_sandbox/config") == 200
             host, _, port = station.scale.rpartition(":")
-            assert read_weight(host, int(port), timeout=5).value == Decimal("0.420")  # the virtual scale answers
-            assert printer_state(f"ipp://{station.docprinter}/ipp/print").state == "idle"  # and the document printer
+            # RUNNING means up for 2 s, not yet listening on a loaded machine: each is given a moment.
+            assert _eventually(lambda: read_weight(host, int(port), timeout=5)).value == Decimal("0.420")  # the scale
+            assert _eventually(lambda: printer_state(f"ipp://{station.docprinter}/ipp/print")).state == "idle"  # the printer
 
             # A worker and a web process die as a crash would kill them: no goodbye.
             for name in ("worker", "web"):
@@ -140,3 +154,6 @@ def test_a_killed_process_of_the_embedded_station_comes_back(tmp_path):
     text = station.log.read_text(errors="replace")
     for name in PROGRAMS:
         assert f"stopped: {name}" in text
+    # One terminal for all of them: each process's lines say which it is (supervisord.conf's PACKBENCH_PROCESS).
+    assert re.search(r"\[worker\] celery@\S+ ready\.", text), text[-3000:]
+    assert re.search(r'\[web\] INFO django\.server "GET /accounts/login/ HTTP/1\.1" 200', text), text[-3000:]
