@@ -78,7 +78,7 @@ def _normalise(value):
         try:
             return Decimal(value)
         except ArithmeticError:
-            parsed = schemas._iso_to_utc(value)
+            parsed = schemas.base._iso_to_utc(value)
             return parsed if isinstance(parsed, datetime) else value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return Decimal(str(value))
