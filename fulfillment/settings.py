@@ -336,7 +336,8 @@ PRINTER_TIMEOUT_SECONDS = _setting("PRINTER_TIMEOUT_SECONDS", env.float, 5.0)
 # --- Auth ----------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # failed-login throttling (django-axes)
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend whose user read brings the user's roles and locations (one query, not three).
+    "fulfillment.accounts.backends.PackbenchBackend",
 ]
 # Lock out a user name from one address, never a whole address: a warehouse shares one IP.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

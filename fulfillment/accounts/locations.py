@@ -59,7 +59,9 @@ def locations_of(user) -> Locations:
     if has_role(user, ADMIN):
         found = EVERYWHERE
     else:
-        ids = frozenset(user.location_memberships.values_list("location_id", flat=True))
+        ids = getattr(user, "_packbench_location_ids", None)  # read with the user (accounts.backends)
+        if ids is None:
+            ids = frozenset(user.location_memberships.values_list("location_id", flat=True))
         found = Locations(ids=ids) if ids else (EVERYWHERE if floor_has_one_location() else NOWHERE)
     user._packbench_locations = found
     return found

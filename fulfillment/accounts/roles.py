@@ -21,8 +21,13 @@ def has_role(user, *roles):
         return True
     # Cached on the user object: templates and views ask several times per request.
     if not hasattr(user, "_packbench_roles"):
-        user._packbench_roles = set(user.groups.values_list("name", flat=True))
+        remember_roles(user, user.groups.values_list("name", flat=True))
     return bool(user._packbench_roles.intersection(roles))
+
+
+def remember_roles(user, group_names) -> None:
+    """The user's groups for the rest of this request (the sign-in backend reads them with the user)."""
+    user._packbench_roles = set(group_names)
 
 
 def role_required(*roles):

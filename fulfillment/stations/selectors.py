@@ -1,4 +1,4 @@
-from fulfillment.accounts.locations import locations_of
+from fulfillment.accounts.locations import can_see_location, locations_of
 
 from .models import Station
 
@@ -13,15 +13,18 @@ def stations_for(user):
 def station_for_request(request):
     """The station this browser works at (chosen once per session), or None. A station the user may
     no longer use (their locations changed, another user signed in) is dropped from the session."""
-    stations = stations_for(request.user)
     station_id = request.session.get(SESSION_KEY)
     if station_id is not None:
-        station = stations.filter(pk=station_id).first()
-        if station is not None:
+        # Read by its key and checked here (every request asks: cheaper than `stations_for`'s filter).
+        try:
+            station = Station.objects.get(pk=station_id)
+        except Station.DoesNotExist:
+            station = None
+        if station is not None and can_see_location(request.user, station.location_id):
             return station
         del request.session[SESSION_KEY]
     # A user with a single station needs no choice.
-    found = list(stations[:2])
+    found = list(stations_for(request.user)[:2])
     return found[0] if len(found) == 1 else None
 
 

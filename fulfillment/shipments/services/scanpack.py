@@ -390,7 +390,8 @@ def summary(shipment) -> dict:
     """The cartons for the page: each with its box, weight and items (SKU × n, serials)."""
     state = cartons(shipment)
     lines = _lines(shipment)
-    boxes = {b.pk: b for b in BoxPreset.objects.filter(pk__in=[c["box"] for c in state["cartons"] if c["box"]])}
+    box_ids = [c["box"] for c in state["cartons"] if c["box"]]
+    boxes = {b.pk: b for b in BoxPreset.objects.filter(pk__in=box_ids)} if box_ids else {}
     shown = []
     for number, carton in enumerate(state["cartons"], start=1):
         shown.append({

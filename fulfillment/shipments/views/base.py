@@ -194,14 +194,16 @@ def _body_context(request, station, shipment, **extra):
     lines = list(shipment.line_items.all())
     packages = list(shipment.packages.all())
     next_action = workflow.next_action(shipment)
-    steps = list(getattr(shipment, "recent_steps", None) or selectors.open_steps(shipment))
+    # The page's read (selectors.shipment_detail) has them, even when there are none: no second query then.
+    steps = shipment.recent_steps if hasattr(shipment, "recent_steps") else list(selectors.open_steps(shipment))
     open_steps = [step for step in steps if step.is_open]
     latest_packer_step = next((step for step in steps if not STEP_KINDS[step.kind].background), None)
     last_failure = latest_packer_step if latest_packer_step and latest_packer_step.status == "FAILED" else None
     if last_failure and any(STEP_KINDS[s.kind].background and s.status == "SUCCEEDED" and s.pk > last_failure.pk
                             for s in steps):
         last_failure = None  # re-read from Amazon since: the page now shows where the shipment stands
-    documents = list(getattr(shipment, "current_documents", None) or selectors.current_documents(shipment))
+    documents = (shipment.current_documents if hasattr(shipment, "current_documents")
+                 else list(selectors.current_documents(shipment)))
     labels_by_package = {doc.package_id: doc for doc in documents if doc.kind == Document.Kind.LABEL}
     events = selectors.recent_events(shipment, limit=30)
     chain = workflow.chain_progress(steps, events, chain=services.PACK_AND_LABEL, now=timezone.now())
