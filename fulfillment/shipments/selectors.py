@@ -149,7 +149,9 @@ def shipment_for_polling(amazon_id: str) -> Shipment:
     """What a poll reads of the shipment (the station check, its id and status; no lines, packages,
     documents or steps): the floor's most frequent read, and the ORM's cost grows with the columns.
     Raises Shipment.DoesNotExist."""
-    return Shipment.objects.only("id", "amazon_id", "location_id", "status").get(amazon_id=amazon_id)
+    # programme and marketplace: the checklist a chain poll redraws when the status moved on.
+    return (Shipment.objects.only("id", "amazon_id", "location_id", "status", "programme", "marketplace_id")
+            .get(amazon_id=amazon_id))
 
 
 def chain_for_polling(shipment: Shipment, chain: str) -> workflow.ChainProgress | None:

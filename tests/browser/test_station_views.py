@@ -149,7 +149,7 @@ def test_while_pack_and_label_runs_the_page_polls_the_chain_not_each_step(packer
     step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="RUNNING", payload=chain)
     body = packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
     chain_poll = reverse("shipments:chain", args=[made.amazon_id])
-    assert f'hx-get="{chain_poll}" hx-trigger="every 1s"' in body
+    assert f'hx-get="{chain_poll}?status={made.status}" hx-trigger="every 1s"' in body
     assert reverse("shipments:step", args=[made.amazon_id, step.pk]) not in body  # the chain's step is not polled
     packer.get(chain_poll, **HX)
     with CaptureQueriesContext(connection) as queries:
@@ -164,6 +164,26 @@ def test_while_pack_and_label_runs_the_page_polls_the_chain_not_each_step(packer
     ended = packer.get(chain_poll, **HX)
     assert "step-finished" in ended["HX-Trigger-After-Settle"] and "every 1s" not in ended.content.decode()
     assert chain_poll not in packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
+
+
+def test_a_chain_poll_that_finds_the_status_moved_on_redraws_the_pill_and_the_checklist(packer):
+    """While Pack & label runs, each step moves Amazon's status: the poll that first sees the new status
+    swaps the header's pill and the Progress checklist in out of band (they stayed as they were until
+    the chain ended); a poll that sees the status it knew sends only the progress line."""
+    made = factories.shipment(status="CONFIRMED")
+    ShipmentStep.objects.create(shipment=made, kind="CREATE_PACKAGES", status="RUNNING",
+                                payload={"chain": services.PACK_AND_LABEL, "package": {}, "station": None})
+    chain_poll = reverse("shipments:chain", args=[made.amazon_id])
+    same = packer.get(f"{chain_poll}?status=CONFIRMED", **HX).content.decode()
+    assert "hx-swap-oob" not in same and 'data-chain-progress="running"' in same
+    moved = packer.get(f"{chain_poll}?status=ACCEPTED", **HX).content.decode()
+    assert '<span id="shipment-status" hx-swap-oob="true"><span class="pill' in moved
+    assert 'data-status="CONFIRMED"' in moved
+    checklist = moved.split('id="stepper"', 1)[1]
+    assert checklist.startswith(' aria-label="Workflow" hx-swap-oob="true">')
+    states = re.findall(r'<li class="(\w+)"><span class="dot">[^<]*</span>([^<]+)', checklist)
+    assert states[:2] == [("done", "Confirm"), ("current", "Pack and send packages")], states
+    assert f'hx-get="{chain_poll}?status=CONFIRMED"' in moved  # the next poll knows the new status
 
 
 def test_a_finished_step_stops_polling_and_reloads_the_shipment(packer):

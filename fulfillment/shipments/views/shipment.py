@@ -27,6 +27,7 @@ from .base import (
     _fragment,
     _packages_formset,
     _render_body,
+    _stepper,
     station_view,
 )
 from .packages import _render_packages
@@ -84,7 +85,11 @@ def chain_status(request, station, shipment):
     """Pack & label's progress, polled every second while the chain runs in place of each of its
     steps; when it has ended, the body reloads once (step-finished) and shows how."""
     chain = selectors.chain_for_polling(shipment, services.PACK_AND_LABEL)
-    response = render(request, _fragment(SHIPMENT_PAGE, "chain_progress"), {"chain": chain, "shipment": shipment})
+    context = {"chain": chain, "shipment": shipment}
+    if request.GET.get("status", shipment.status) != shipment.status:
+        # A step moved Amazon's status since the last poll: the pill and the checklist follow it.
+        context.update(status_moved=True, stepper=_stepper(shipment))
+    response = render(request, _fragment(SHIPMENT_PAGE, "chain_progress"), context)
     if chain is None or not chain.running:
         trigger_client_event(response, "step-finished", after="settle")
     return response
