@@ -1,79 +1,18 @@
-"""Station forms: what a packer types, checked field by field before the workflow's rules
-(`workflow.validate_packages`) judge the packages as a whole. The templates render every input
-from these forms, so a value that was typed always comes back as it was typed, with its error
-next to it; every error names its field.
-
-The packages form is a formset of packages; each package has, per line item, the units it
-holds and, one field per unit, their serial numbers. Fields that Amazon does not require
-(serials, hazmat labels, country of origin, item value, pieces) are not rendered at all. Its cost
-is capped by the shipment: at most `workflow.MAX_PACKAGES` packages and, per line, as many serial
-fields as units were ordered.
-"""
+"""The packages a packer records: a box (dimensions and weight), a package (a box with its units,
+serial numbers, hazmat labels, country of origin, item value), the formset of a shipment's packages
+and the Pack & label form (one box with everything in it)."""
 
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from . import workflow
-from .models import DimensionUnit, Package, Requirement, ShippingOption, WeightUnit
-from .workflow import REJECTION_REASONS, PackageInput, PackageItemInput
+from .. import workflow
+from ..models import DimensionUnit, Package, Requirement, WeightUnit
+from ..workflow import PackageInput, PackageItemInput
+from .fields import _letters, _number_field, _range, _serial, _weight_unit_field
 
-_REJECTION_WORDS = {"OUT_OF_STOCK": "Out of stock", "CUSTOMER_REQUESTED": "Customer asked to cancel"}
-REJECTION_REASON_CHOICES = [(code, _REJECTION_WORDS.get(code, code)) for code in REJECTION_REASONS]
 PACKAGES_PREFIX = "pkg"
-
-
-# --- Fields whose every message names them ------------------------------------------------------
-
-
-def _number_field(label, *, decimals, example, digits=12, whole=False, required=True, initial=None, attrs=None):
-    """A number typed at the station: a plain text box (a number box drops what is not a number, so
-    the packer would see the field emptied), messages that name the field."""
-    messages = {
-        "required": f"Enter the {label.lower()}.",
-        "invalid": f"{label}: enter a {'whole ' if whole else ''}number, e.g. {example}.",
-        "max_digits": f"{label} has too many digits: check the number.",
-        "max_whole_digits": f"{label} has too many digits: check the number.",
-        "max_decimal_places": f"{label}: at most {decimals} decimals.",
-    }
-    widget = forms.TextInput(attrs={"inputmode": "numeric" if whole else "decimal", "autocomplete": "off",
-                                    "data-enter-next": "", **(attrs or {})})
-    if whole:
-        return forms.IntegerField(label=label, required=required, initial=initial, widget=widget,
-                                  error_messages=messages)
-    return forms.DecimalField(label=label, required=required, initial=initial, max_digits=digits,
-                              decimal_places=decimals, widget=widget, error_messages=messages)
-
-
-def _weight_unit_field(initial, widget=None):
-    return forms.ChoiceField(label="Weight unit", choices=[(u, u.lower()) for u in WeightUnit.values],
-                             initial=initial, widget=widget,
-                             error_messages={"invalid_choice": "Weight unit: choose g, kg, lb or oz."})
-
-
-class RejectForm(forms.Form):
-    """One reason per line item; the packer confirms in a second step (`confirmed`)."""
-
-    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args, line_items, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.line_items = list(line_items)
-        for line in self.line_items:
-            self.fields[f"reason_{line.line_item_id}"] = forms.ChoiceField(
-                label=f"{line.merchant_sku} × {line.number_of_units}",
-                choices=[("", "Choose a reason…"), *REJECTION_REASON_CHOICES],
-                error_messages={"required": f"Choose why {line.merchant_sku} cannot be shipped.",
-                                "invalid_choice": f"Choose why {line.merchant_sku} cannot be shipped."},
-            )
-
-    def reasons(self) -> dict[str, str]:
-        """shipmentLineItemId -> rejection reason."""
-        return {line.line_item_id: self.cleaned_data[f"reason_{line.line_item_id}"] for line in self.line_items}
-
-    def reason_rows(self):
-        return [(line, self[f"reason_{line.line_item_id}"]) for line in self.line_items]
 
 
 def _required(line, attribute) -> bool:
@@ -254,31 +193,6 @@ class PackageForm(BoxForm):
             hazmat_labels=labels, handling=data.get("handling") or Package.Handling.NORMAL, items=items,
         )
 
-
-def _range(label, least, most, most_words=""):
-    def check(value):
-        if value is not None and value < least:
-            raise ValidationError(f"{label} must be at least {least}.")
-        if value is not None and most is not None and value > most:
-            raise ValidationError(f"{label}: at most {most}{f' ({most_words})' if most_words else ''}.")
-    return [check]
-
-
-def _letters(label, count, example):
-    def check(value):
-        if value and (len(value.strip()) != count or not value.strip().isalpha()):
-            raise ValidationError(f"{label}: {count} letters, e.g. {example}.")
-    return check
-
-
-def _serial(label):
-    def check(value):
-        problem = workflow.serial_problem(value)
-        if problem:
-            raise ValidationError(f"{label} {problem}")
-    return check
-
-
 class BasePackageFormSet(forms.BaseFormSet):
     default_error_messages = {
         "too_many_forms": f"At most {workflow.MAX_PACKAGES} packages per shipment.",
@@ -370,168 +284,3 @@ def fast_path_form(shipment, data=None, *, bounds=workflow.DEFAULT_BOUNDS) -> Bo
     form = BoxForm(data, prefix=FAST_PATH_PREFIX, auto_id="%s", initial=initial, bounds=bounds)
     form.fields["weight"].widget.attrs["data-scan-focus"] = ""  # the one number read off the scale
     return form
-
-
-class ScanForm(forms.Form):
-    """The station's scan box: a shipment id, buyer order id or tracking number (and Enter)."""
-
-    q = forms.CharField(
-        label="Scan or type a shipment id, buyer order id or tracking number", max_length=128,
-        error_messages={"required": "Scan or type a shipment id, buyer order id or tracking number.",
-                        "max_length": "That code is too long for a shipment, order or tracking id: scan it again."},
-        widget=forms.TextInput(attrs={"id": "scan-input", "autocomplete": "off", "spellcheck": "false",
-                                      "data-scan-focus": "", "data-scan-box": "", "placeholder": "Scan a shipment, order or tracking number"}),
-    )
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        self.fields["q"].widget.attrs["aria-describedby"] = "scan-error"  # the box's id is its own, not id_q
-
-
-
-class CartonWeightForm(forms.Form):
-    """The open carton's weight at a scan-to-pack station without a network scale: typed, or typed by a
-    USB scale in keyboard mode, which often writes its unit after the number ("0.42 kg")."""
-
-    weight = forms.CharField(label="Carton weight", max_length=32, error_messages={
-        "required": "Type the carton's weight (or put it on the USB scale), then press Enter."},
-        widget=forms.TextInput(attrs={"id": "carton-weight", "inputmode": "decimal", "autocomplete": "off",
-                                      "spellcheck": "false"}))
-    weight_unit = _weight_unit_field(WeightUnit.KG, forms.Select(attrs={"id": "carton-weight-unit"}))
-
-    def __init__(self, *args, bounds: workflow.PackageBounds = workflow.DEFAULT_BOUNDS, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bounds = bounds
-
-    def clean(self):
-        cleaned = super().clean()
-        text = (cleaned.get("weight") or "").strip().replace(",", ".")
-        if not text:
-            return cleaned
-        number, _, unit = text.partition(" ") if " " in text else (text.rstrip("gklbozGKLBOZ"), "",
-                                                                    text[len(text.rstrip("gklbozGKLBOZ")):])
-        unit = unit.strip().upper()
-        if unit:
-            if unit not in WeightUnit.values:
-                self.add_error("weight", f"Weight: {unit.lower()} is not a unit here; use g, kg, lb or oz.")
-                return cleaned
-            cleaned["weight_unit"] = unit
-        try:
-            cleaned["weight"] = Decimal(number.strip())
-            if not cleaned["weight"].is_finite():
-                raise ArithmeticError
-        except ArithmeticError:
-            self.add_error("weight", f"Weight: {text} is not a number; type it again, e.g. 0.45.")
-            return cleaned
-        if cleaned.get("weight_unit"):
-            problem = workflow.weight_problem(cleaned["weight"], cleaned["weight_unit"], self.bounds)
-            if problem:
-                self.add_error("weight", problem)
-        return cleaned
-
-
-class VerifyForm(forms.Form):
-    """Scan to verify: one unit's barcode or SKU."""
-
-    code = forms.CharField(
-        label="Scan an item", max_length=128, strip=True,
-        error_messages={"required": "Nothing was scanned. Scan the item's barcode.",
-                        "max_length": "That code is too long for an item barcode: scan it again."},
-        widget=forms.TextInput(attrs={"id": "verify-input", "autocomplete": "off", "spellcheck": "false",
-                                      "placeholder": "Scan each item (SKU or barcode)", "data-scan-focus": ""}),
-    )
-
-
-class CourierForm(forms.Form):
-    """Self-Ship: the seller's own carrier and tracking number go with the label request."""
-
-    carrier_name = forms.CharField(
-        label="Carrier", max_length=128, widget=forms.TextInput(attrs={"data-enter-next": ""}),
-        error_messages={"required": "Enter your carrier's name.", "max_length": "Carrier: at most 128 characters."})
-    tracking_id = forms.CharField(
-        label="Tracking number", max_length=128,
-        widget=forms.TextInput(attrs={"data-enter-next": "", "autocomplete": "off"}),
-        error_messages={"required": "Enter the tracking number.",
-                        "max_length": "Tracking number: at most 128 characters."})
-
-
-class RegenerateLabelForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (the old label stops being valid)", max_length=255,
-        help_text="Why a new label is needed; the old one stops being valid.",
-        error_messages={"required": "Reason: say why the label is regenerated (the old one becomes invalid).",
-                        "max_length": "Reason: at most 255 characters."},
-        widget=forms.TextInput(attrs={"id": "regen-reason", "autocomplete": "off"}),
-    )
-
-
-class ShippingOptionForm(forms.Form):
-    """One choice per carrier. Amazon offers options per package: the packer picks a carrier once
-    (`choices`: one option per carrier, see selectors.shipping_choices) and the labels name each
-    package's own option of that carrier. A pickup after the ship-by time needs `accept_late`."""
-
-    option = forms.ModelChoiceField(
-        label="Shipping option", queryset=ShippingOption.objects.none(), empty_label=None, widget=forms.RadioSelect,
-        error_messages={"required": "Shipping option: choose one.",
-                        "invalid_choice": "Shipping option: that one is no longer offered; get the options again."})
-    accept_late = forms.BooleanField(label="Ship late: take this pickup although it is after the ship-by time",
-                                     required=False)
-
-    def __init__(self, *args, shipment, choices, **kwargs):
-        self.shipment = shipment
-        chosen = shipment.selected_shipping_option
-        group = {option.pk: option for option in choices}
-        initial = next((o for o in choices if chosen and _same_carrier(o, chosen)), None)
-        if initial is None:
-            initial = next((o for o in choices if o.is_recommended), choices[0] if choices else None)
-        kwargs.setdefault("initial", {"option": initial.pk if initial else None})
-        super().__init__(*args, **kwargs)
-        self.fields["option"].queryset = ShippingOption.objects.filter(pk__in=group).order_by(
-            "-is_recommended", "pickup_start", "id")
-        self.late_ids = {pk for pk, option in group.items() if workflow.pickup_after_ship_by(option, shipment)}
-
-    def clean(self):
-        cleaned = super().clean()
-        option = cleaned.get("option")
-        if option is not None and option.pk in self.late_ids and not cleaned.get("accept_late"):
-            self.add_error("accept_late", f"Shipping option: the pickup of {option.carrier_name or option.ship_by} "
-                                          "starts after the ship-by time, so the shipment will be late. Tick "
-                                          "“Ship late” to take it anyway, or choose another option.")
-        return cleaned
-
-
-def _same_carrier(a: ShippingOption, b: ShippingOption) -> bool:
-    return (a.carrier_name, a.ship_by, a.ship_method) == (b.carrier_name, b.ship_by, b.ship_method)
-
-
-class MfnCorrectionForm(forms.Form):
-    """Correct a confirmed MFN package: the carrier and tracking number it really went with (the
-    reference id, items and quantities stay as first confirmed)."""
-
-    carrier_code = forms.CharField(label="Carrier", max_length=64,
-                                   error_messages={"required": "Enter the carrier (e.g. UPS)."})
-    tracking_number = forms.CharField(label="Tracking number", max_length=64,
-                                      error_messages={"required": "Enter the tracking number."})
-
-
-class MfnLabelCheckForm(forms.Form):
-    """A supervisor's word on a label purchase whose answer was lost, after looking at the order's
-    labels in Seller Central: the label found there (its shipment id), or none was bought."""
-
-    BOUGHT, NOT_BOUGHT = "bought", "not_bought"
-    found = forms.ChoiceField(
-        label="Seller Central shows", widget=forms.RadioSelect,
-        choices=[(BOUGHT, "A label for this package"), (NOT_BOUGHT, "No label for this package")],
-        error_messages={"required": "Say what Seller Central shows: a label for this package, or none."})
-    # Merchant Fulfillment's shipment id is a UUID (merchantFulfillmentV0 getShipment's pattern).
-    label_shipment_id = forms.RegexField(
-        label="Its shipment id", required=False, max_length=36, strip=True,
-        regex=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        error_messages={"invalid": "A shipment id looks like 6f77095e-9f75-47eb-aaab-a42d5428fa1a: copy it "
-                                   "from the label's details in Seller Central."})
-
-    def clean(self):
-        data = super().clean()
-        if data.get("found") == self.BOUGHT and not data.get("label_shipment_id") and "label_shipment_id" not in self.errors:
-            self.add_error("label_shipment_id", "Enter the shipment id of the label Seller Central shows.")
-        return data
