@@ -29,6 +29,9 @@ def client(sandbox_settings, settings):
     settings.AMAZON_RATE_LIMITS = {"*": "1000/1000"}
     settings.AMAZON_SELLER_ACCOUNT = f"auth-{uuid.uuid4().hex[:8]}"
     client = get_client(retry=RetryPolicy(attempts=3, initial_wait=0.05, max_wait=0.2, rate_limit_wait=5))
+    # The token cache is keyed by the app's credentials, shared by every test on the sandbox's: a token an
+    # earlier test left there would spare this one its first LWA call (and fail the counts below).
+    cache.delete(client.tokens.cache_key)
     yield client
     cache.delete(client.tokens.cache_key)
 

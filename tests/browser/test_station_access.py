@@ -270,7 +270,7 @@ def test_the_page_waits_between_chain_steps_then_prints_browser_labels_once(ben)
     chain_poll = reverse("shipments:chain", args=[made.amazon_id])
     waiting = ben.get(body, **HX).content.decode()
     # The step is done but the chain has not said how it ended: the page polls the chain.
-    assert 'data-fast-path="running"' in waiting and f'hx-get="{chain_poll}" hx-trigger="every 1s"' in waiting
+    assert 'data-fast-path="running"' in waiting and f'hx-get="{chain_poll}?status={made.status}" hx-trigger="every 1s"' in waiting
     between = ben.get(chain_poll, **HX)
     assert 'data-chain-progress="running"' in between.content.decode() and "step-finished" not in str(between.headers)
     services.end_chain(made, None, "Pack & label done: labels stored; they print from the shipment page.", done=True,
