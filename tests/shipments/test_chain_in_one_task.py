@@ -78,11 +78,7 @@ class WorkerLost(BaseException):
     """The worker process dies (SIGKILL, OOM): nothing after this point runs in it."""
 
 
-def test_a_worker_lost_mid_chain_leaves_a_pending_step_the_reconciler_queues(amazon, packer, queued, settings,
-                                                                              monkeypatch,
-                                                                              django_capture_on_commit_callbacks):
-    settings.SHIPMENT_STEP_PENDING_GRACE_SECONDS = 30
-    shipment, first = _start(amazon, packer, queued, django_capture_on_commit_callbacks)
+def _lose_the_worker_after_the_first_step(monkeypatch, first, django_capture_on_commit_callbacks):
     run = runner._run
 
     def dies_before_the_second_step(step_id, **kwargs):
@@ -94,6 +90,33 @@ def test_a_worker_lost_mid_chain_leaves_a_pending_step_the_reconciler_queues(ama
     with pytest.raises(WorkerLost), django_capture_on_commit_callbacks(execute=True):
         services.run_chain(first.pk, seconds=60)
     monkeypatch.setattr(runner, "_run", run)
+
+
+def test_the_redelivered_message_of_a_chain_goes_on_with_its_open_step(amazon, packer, queued, monkeypatch,
+                                                                      django_capture_on_commit_callbacks):
+    """Celery redelivers the task of a pool process that died (acks_late, reject on worker lost):
+    its first step is done, so it goes on with the step the dead process left open."""
+    shipment, first = _start(amazon, packer, queued, django_capture_on_commit_callbacks)
+    _lose_the_worker_after_the_first_step(monkeypatch, first, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        last = services.run_chain(first.pk, seconds=60)
+    assert queued == []
+    ran = _steps(shipment)
+    assert [s.kind for s in ran] == EASY_SHIP_CHAIN and all(s.status == State.SUCCEEDED for s in ran)
+    assert last.pk == ran[-1].pk and ran[0].attempts == 1  # the first step was not run again
+    assert _writes(shipment, "processShipment") == 1 and _writes(shipment, "createPackages") == 1
+    calls = AmazonCall.objects.filter(shipment_id=shipment.amazon_id).count()
+    with django_capture_on_commit_callbacks(execute=True):  # once more: the chain is over, nothing runs
+        assert services.run_chain(first.pk, seconds=60).pk == first.pk
+    assert AmazonCall.objects.filter(shipment_id=shipment.amazon_id).count() == calls
+
+
+def test_a_worker_lost_mid_chain_leaves_a_pending_step_the_reconciler_queues(amazon, packer, queued, settings,
+                                                                              monkeypatch,
+                                                                              django_capture_on_commit_callbacks):
+    settings.SHIPMENT_STEP_PENDING_GRACE_SECONDS = 30
+    shipment, first = _start(amazon, packer, queued, django_capture_on_commit_callbacks)
+    _lose_the_worker_after_the_first_step(monkeypatch, first, django_capture_on_commit_callbacks)
     confirm, packages = _steps(shipment)
     assert confirm.status == State.SUCCEEDED
     assert (packages.kind, packages.status, packages.attempts) == ("CREATE_PACKAGES", State.PENDING, 0)

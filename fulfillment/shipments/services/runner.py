@@ -55,7 +55,9 @@ def run_chain(step_id: int, *, seconds: float) -> ShipmentStep:
     the steps as when queued: a worker lost mid-chain leaves a PENDING or RUNNING step the reconciler
     hands on, and every step runs under its own lock and checks as run_step's do. Once the task has
     run `seconds` (a chain slowed by throttling), the next step is queued instead: the task stays
-    well inside its time limit. Returns the last step run."""
+    well inside its time limit. A message of a step that had already succeeded (redelivered after
+    its pool process died mid-chain) goes on with the chain's open step at once, as that step's own
+    message did when each step had one. Returns the last step run."""
     deadline = time.monotonic() + seconds
     step, following = _run(step_id, queue_next=False)
     while following is not None:
@@ -84,7 +86,7 @@ def _run_held_step(step_id: int, queue_next: bool) -> tuple[ShipmentStep, Shipme
         step = (ShipmentStep.objects.select_for_update(of=("self", "shipment"))
                 .select_related("shipment", "requested_by").get(pk=step_id))
         if step.status in {StepState.SUCCEEDED, StepState.FAILED}:
-            return step, None
+            return step, None if queue_next or step.status == StepState.FAILED else _open_in_chain(step)
         # RUNNING here means its runner died: we hold the lock it would hold if it lived.
         resumed = step.attempts > 0
         step.status, step.started_at, step.heartbeat_at = StepState.RUNNING, now, now
@@ -113,6 +115,15 @@ def _run_held_step(step_id: int, queue_next: bool) -> tuple[ShipmentStep, Shipme
         logger.exception("Step %s (%s) failed unexpectedly", step.pk, step.kind)
         return _fail(step, "INTERNAL", "Packbench hit an unexpected problem with this step. Try again; if it "
                      "keeps failing, tell your supervisor.", user)
+
+
+def _open_in_chain(step: ShipmentStep) -> ShipmentStep | None:
+    """The open step asked for after `step` in its chain: one its worker died on or before."""
+    if not step.chain:
+        return None
+    return (ShipmentStep.objects.filter(shipment_id=step.shipment_id, status__in=ShipmentStep.OPEN_STATES,
+                                        created_at__gte=step.created_at, payload__chain=step.chain)
+            .exclude(pk=step.pk).order_by("created_at", "id").first())
 
 
 class _AlreadyDone(Exception):
