@@ -545,7 +545,7 @@ def report(r: dict) -> None:
         kinds = ", ".join(f"{kind} {n / packed:.1f}" for kind, n in sorted(r["requests"].items(), key=lambda i: -i[1]))
         print(f"  packers' requests per shipment they shipped: {sum(r['requests'].values()) / packed:.1f} ({kinds})")
     if r["cpu"] and shipped:
-        per_shipment = ", ".join(f"{role} {cpu / shipped:.2f}" for role, cpu in r["cpu"].items())
+        per_shipment = ", ".join(f"{role} {cpu / shipped:.3f}" for role, cpu in r["cpu"].items())
         total = sum(r["cpu"].values()) / shipped
         print(f"  CPU seconds per shipped shipment: {per_shipment}; total {total:.2f} (PostgreSQL and Redis: "
               f"every process of theirs on the machine): {TARGET_PER_MIN:g} shipments/min need "

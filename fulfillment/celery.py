@@ -12,14 +12,19 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _preload_documents(**kwargs) -> None:
-    """The document stack (WeasyPrint, pypdf, Pillow's file plugins, the ZPL converter) imported once
-    in the worker's main process: the pool's processes are forked from it with these loaded, where
-    each would otherwise import them (seconds of CPU) at its first invoice or label."""
+    """What each pool process would otherwise build at its first step, done once in the worker's
+    main process before the pool forks: the document stack (WeasyPrint, pypdf, Pillow's file
+    plugins, the ZPL converter: seconds of CPU), the access-token cipher (a key derivation, and the
+    cryptography backend's import) and Amazon's models as read for checking requests. Nothing here
+    opens a connection (a socket shared across the fork would be shared by every process)."""
     from PIL import Image
 
+    from fulfillment.amazon import auth, contract_schema
     from fulfillment.documents import rendering, zpl  # noqa: F401
 
     Image.preinit()
+    auth._cipher()
+    contract_schema.named_operations()  # parses every model file, cached for the forks
 
 
 @task_prerun.connect

@@ -46,20 +46,23 @@ def test_an_eager_task_leaves_the_callers_connection_alone():
     assert connection.connection is kept
 
 
-def test_the_worker_imports_the_document_stack_before_its_pool_forks():
+def test_the_worker_builds_what_each_step_needs_before_its_pool_forks():
     from fulfillment.celery import _preload_documents
 
     assert any(_receiver(ref) is _preload_documents for _key, ref in worker_init.receivers)
     # A fresh interpreter: in this one an earlier test may have imported the stack already.
     check = (
         "import sys, django; django.setup(); import fulfillment.celery as c; "
+        "from fulfillment.amazon import auth, contract_schema; from django.db import connection; "
         "names = ('fulfillment.documents.rendering', 'fulfillment.documents.zpl', 'weasyprint'); "
-        "before = [n in sys.modules for n in names]; c._preload_documents(); "
-        "print(before, [n in sys.modules for n in names])"
+        "built = lambda: [auth._cipher_for.cache_info().currsize, contract_schema.named_operations.cache_info().currsize]; "
+        "before = [n in sys.modules for n in names] + built(); c._preload_documents(); "
+        "print(before, [n in sys.modules for n in names] + built(), connection.connection)"
     )
     answer = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True,
                             env={**os.environ, "DJANGO_SETTINGS_MODULE": "fulfillment.settings"})
-    assert answer.stdout.strip() == "[False, False, False] [True, True, True]", answer.stderr[-2000:]
+    # No database connection opened before the fork (its socket would be shared by every process).
+    assert answer.stdout.strip() == "[False, False, False, 0, 0] [True, True, True, 1, 1] None", answer.stderr[-2000:]
 
 
 def _receiver(ref):

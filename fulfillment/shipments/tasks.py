@@ -3,7 +3,9 @@
 Steps are acks_late and idempotent (`services.run_step` returns a finished step untouched and leaves
 one a live worker holds alone), so a redelivered message never sends an Amazon call twice. A step
 whose worker died stays RUNNING until its heartbeat is a lease old; then `reconcile_steps_task`
-(every SHIPMENT_RECONCILE_SECONDS) queues it again: resumed well within a minute.
+(every SHIPMENT_RECONCILE_SECONDS) queues it again: resumed well within a minute. A Pack & label
+chain's steps run one after the other in one task (`services.run_chain`), each written as a step
+before it runs: a next step its dying worker never started is PENDING, queued again after a grace.
 
 The sync reads Amazon per seller account (`services.sync_account`), one at a time per account.
 """
@@ -28,6 +30,9 @@ SYNC_LOCK_SECONDS = 600
 # A hung step is killed after STEP_TIME_LIMIT: its row stays RUNNING, its lock and heartbeat end with
 # it, and a lease later the reconciler hands it to another worker, which re-reads Amazon first.
 STEP_TIME_LIMIT = 600
+# A Pack & label chain runs its next steps in the task of its first (services.run_chain) for this
+# long; after that (Amazon throttling it) each next step is queued, far from STEP_TIME_LIMIT.
+CHAIN_IN_ONE_TASK_SECONDS = 60
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=STEP_TIME_LIMIT)
@@ -35,7 +40,7 @@ def run_step_task(step_id: int) -> None:
     from .models import ShipmentStep
 
     try:
-        services.run_step(step_id)
+        services.run_chain(step_id, seconds=CHAIN_IN_ONE_TASK_SECONDS)
     except ShipmentStep.DoesNotExist:  # deleted with its shipment while queued
         logger.warning("Step %s no longer exists", step_id)
 

@@ -65,7 +65,9 @@ class PackageValidationError(ShipmentError):
 
 
 def _packages(shipment: Shipment) -> list[Package]:
-    return list(shipment.packages.all())
+    # Package's default ordering starts with its shipment's own (a join to shipments, compiled anew
+    # each time): within one shipment that is position and id.
+    return list(shipment.packages.order_by("position", "id"))
 
 
 def _option_chosen(shipment: Shipment) -> bool:

@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from fulfillment.accounts import roles
-from fulfillment.amazon.client import get_client
+from fulfillment.amazon import schemas
+from fulfillment.amazon.client import external_fulfillment, get_client
 from fulfillment.shipments import services
 from fulfillment.shipments.models import (
     Shipment,
@@ -78,9 +79,9 @@ def test_sync_calls_per_cycle_do_not_grow_with_the_locations(amazon):
     assert ten[0].created > one[0].created > 0
 
 
-def test_a_cycle_writes_only_the_shipments_that_changed_at_amazon(amazon):
+def test_a_cycle_writes_only_the_shipments_that_changed_at_amazon(amazon, monkeypatch):
     """The overlap lists stored shipments again: unchanged ones are only marked seen (synced_at), not
-    written again; one Amazon changed is stored with its status change."""
+    read into the model nor written again; one Amazon changed is stored with its status change."""
     for _ in range(3):  # changed just now: inside the next cycle's overlap
         amazon.create_shipment(location_id="SANDBOX-LOC-3", programme="easy_ship", marketplace="IN")
     stations("SANDBOX-LOC-3")
@@ -89,8 +90,19 @@ def test_a_cycle_writes_only_the_shipments_that_changed_at_amazon(amazon):
     seen = dict(Shipment.objects.values_list("amazon_id", "synced_at"))
     changed = next(iter(sorted(held)))
     amazon.cancel(changed)
+    read = []
 
-    services.sync_stations()
+    class CountingShipment:  # the client's model of a listed shipment, counting what it reads
+        @staticmethod
+        def model_validate(item):
+            read.append(item["id"])
+            return schemas.Shipment.model_validate(item)
+
+    monkeypatch.setattr(external_fulfillment, "Shipment", CountingShipment)
+
+    result = services.sync_account(ACCOUNT)
+
+    assert read == [changed] and result.seen == len(held)
 
     after = {amazon_id: (updated, synced) for amazon_id, updated, synced in
              Shipment.objects.values_list("amazon_id", "updated_at", "synced_at")}

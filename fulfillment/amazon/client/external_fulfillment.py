@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,11 +66,13 @@ class UnreadableShipment:
 
 @dataclass
 class ShipmentsPage:
-    """One getShipments answer: the shipments that fit the model, the ones that do not, the token."""
+    """One getShipments answer: the shipments that fit the model, the ones that do not, the token,
+    and the ids of those left unread because the caller had no use for them (`skipped`)."""
 
     shipments: list[Shipment]
     unreadable: list[UnreadableShipment]
     pagination: Pagination | None = None
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,13 @@ class ExternalFulfillmentOperations:
         last_updated_before: datetime | str | None = None,
         max_results: int = 100,
         pagination_token: str | None = None,
+        skip: Callable[[list[dict]], set[str]] | None = None,
     ) -> ShipmentsPage:
         """One page of shipments in `status` (use `iter_shipments` for all of them). Each shipment is
-        read on its own: one that breaks the model is listed in `unreadable`, the others are kept."""
+        read on its own: one that breaks the model is listed in `unreadable`, the others are kept.
+        `skip` is given the page's shipments as Amazon sent them and names those the caller has no
+        use for (the sync: those it holds exactly as listed, which its overlap lists again, and
+        those of other locations): they are not read into the model, only their ids kept."""
         if not 1 <= int(max_results) <= 100:
             raise ValueError(f"max_results must be between 1 and 100, not {max_results}")
         params = {
@@ -110,7 +116,7 @@ class ExternalFulfillmentOperations:
             "paginationToken": pagination_token,
         }
         data = self._call("getShipments", params=params)
-        return _shipments_page(data)
+        return _shipments_page(data, skip)
 
     def iter_shipments(self, **filters) -> Iterator[Shipment]:
         """Every readable shipment matching `filters` (get_shipments' keyword arguments but the
@@ -125,13 +131,14 @@ class ExternalFulfillmentOperations:
         empty_in_a_row = 0
         while True:
             page = self.get_shipments(**filters, pagination_token=token)
-            if page.shipments or page.unreadable:
+            listed = bool(page.shipments or page.unreadable or page.skipped)
+            if listed:
                 yield page
             token = page.pagination.next_token if page.pagination else None
             if not token:
                 return
             # Amazon may answer an empty page that still has a next token; only an endless run of them is wrong.
-            empty_in_a_row = 0 if page.shipments or page.unreadable else empty_in_a_row + 1
+            empty_in_a_row = 0 if listed else empty_in_a_row + 1
             if empty_in_a_row > MAX_EMPTY_PAGES_IN_A_ROW:
                 raise AmazonUnexpectedResponse(operation="getShipments", detail="endless empty pages")
 
@@ -295,9 +302,10 @@ def _short_text(value: Any) -> str:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else ""
 
 
-def _shipments_page(data: Any) -> ShipmentsPage:
+def _shipments_page(data: Any, skip: Callable[[list[dict]], set[str]] | None = None) -> ShipmentsPage:
     """getShipments' answer read a shipment at a time: one that breaks the model is named with its
-    problems and left out, and the page goes on (its token too)."""
+    problems and left out, and the page goes on (its token too). Those `skip` names are left
+    unread (see get_shipments)."""
     if not isinstance(data, dict) and data is not None:
         raise AmazonUnexpectedResponse(operation="getShipments", detail="the answer is not an object")
     data = data or {}
@@ -308,8 +316,12 @@ def _shipments_page(data: Any) -> ShipmentsPage:
         pagination = Pagination.model_validate(data["pagination"]) if data.get("pagination") else None
     except ValidationError as exc:
         raise AmazonUnexpectedResponse(operation="getShipments", detail=_validation_summary(exc)) from exc
-    shipments, unreadable = [], []
+    shipments, unreadable, skipped = [], [], []
+    unread = skip([item for item in raw if isinstance(item, dict)]) if skip else set()
     for item in raw:
+        if unread and isinstance(item, dict) and item.get("id") in unread:
+            skipped.append(item["id"])
+            continue
         try:
             shipments.append(Shipment.model_validate(item))
         except ValidationError as exc:
@@ -319,4 +331,4 @@ def _shipments_page(data: Any) -> ShipmentsPage:
             logger.warning("Amazon's getShipments listed shipment %s that does not fit the model: %s",
                            bad.shipment_id or "(no id)", "; ".join(bad.problems[:5]))
             unreadable.append(bad)
-    return ShipmentsPage(shipments, unreadable, pagination)
+    return ShipmentsPage(shipments, unreadable, pagination, skipped)

@@ -33,7 +33,7 @@ from .mfn import MfnSyncResult, sync_mfn_account
 from .packages import choose_shipping_option, package_payload, save_packages, submit_packages
 from .printing import print_document, print_label, prints_silently, record_label_printed
 from .progress import advance
-from .runner import STEP_RUNS, reconcile_steps, run_step, stalled_step_ids
+from .runner import STEP_RUNS, reconcile_steps, run_chain, run_step, stalled_step_ids
 from .scanning import ScanResult, reset_verification, skip_verification, verify_scan
 from .steps import request_label_regeneration, request_step
 from .sync import (
@@ -74,6 +74,7 @@ __all__ = [
     "request_label_regeneration",
     "request_step",
     "reset_verification",
+    "run_chain",
     "run_step",
     "save_packages",
     "skip_verification",

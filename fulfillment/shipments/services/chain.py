@@ -78,11 +78,12 @@ def start_pack_and_label(shipment: Shipment, package: dict, user, *, station=Non
     return steps.request_step(shipment, Kind.CONFIRM, user, payload)
 
 
-def continue_chain(step: ShipmentStep) -> None:
+def continue_chain(step: ShipmentStep, *, queue: bool = True) -> ShipmentStep | None:
     """After a step of a Pack & label chain succeeded: ask for the next Amazon step with the same
-    chain, or print the labels once they are stored. Never fails the step that just succeeded."""
+    chain (returned; queued unless `queue=False`, see steps.request_step), or print the labels once
+    they are stored. Never fails the step that just succeeded."""
     if step.chain != PACK_AND_LABEL:
-        return
+        return None
     payload = {key: step.payload[key] for key in CHAIN_KEYS if key in step.payload}
     user = step.requested_by
     # As the step's success left it (runner: `advance`, or the re-read that found the step done), not
@@ -96,9 +97,9 @@ def continue_chain(step: ShipmentStep) -> None:
             packages = ([_scanned_package(p) for p in payload["packages"]] if payload.get("packages")
                         else [_fast_path_package(shipment, payload.get("package") or {})])
             save_packages(shipment, packages, user)
-            steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload)
+            return steps.request_step(shipment, Kind.CREATE_PACKAGES, user, payload, queue=queue)
         elif after.kind in PACK_AND_LABEL_KINDS and after.kind != step.kind:
-            steps.request_step(shipment, after.kind, user, payload)
+            return steps.request_step(shipment, after.kind, user, payload, queue=queue)
         elif after.kind == workflow.PRINT_LABELS:
             _print_chain_labels(shipment, payload.get("station"), user)
         else:  # a choice only the packer can make (no recommended shipping option), or nothing left
@@ -109,6 +110,7 @@ def continue_chain(step: ShipmentStep) -> None:
     except Exception:
         logger.exception("Pack & label of %s stopped after step %s", shipment.amazon_id, step.pk)
         end_chain(shipment, user, "Pack & label stopped unexpectedly. Carry on step by step.")
+    return None
 
 
 def _print_chain_labels(shipment: Shipment, station_id, user) -> None:

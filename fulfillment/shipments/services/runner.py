@@ -43,24 +43,50 @@ def run_step(step_id: int) -> ShipmentStep:
     """Execute one step against Amazon. Safe to call twice: a finished step is returned as is, a step
     another live process holds (its lock) is left alone. A step that ran before without finishing
     (its worker died, or the answer was unclear) first re-reads the shipment to see whether Amazon
-    already did it. While it runs, its heartbeat keeps the reconciler away."""
+    already did it. While it runs, its heartbeat keeps the reconciler away. The next step of its
+    Pack & label chain is queued."""
+    return _run(step_id, queue_next=True)[0]
+
+
+def run_chain(step_id: int, *, seconds: float) -> ShipmentStep:
+    """The task's body: run the step, then in this same process each next step of its Pack & label
+    chain as the one before asks for it (a Celery message and task per step cost the worker more
+    than the step's own work). Each step is written (PENDING) before it runs, so the chain lives on
+    the steps as when queued: a worker lost mid-chain leaves a PENDING or RUNNING step the reconciler
+    hands on, and every step runs under its own lock and checks as run_step's do. Once the task has
+    run `seconds` (a chain slowed by throttling), the next step is queued instead: the task stays
+    well inside its time limit. A message of a step that had already succeeded (redelivered after
+    its pool process died mid-chain) goes on with the chain's open step at once, as that step's own
+    message did when each step had one. Returns the last step run."""
+    deadline = time.monotonic() + seconds
+    step, following = _run(step_id, queue_next=False)
+    while following is not None:
+        if time.monotonic() >= deadline:
+            steps.enqueue_step(following.pk)
+            break
+        step, following = _run(following.pk, queue_next=False)
+    return step
+
+
+def _run(step_id: int, *, queue_next: bool) -> tuple[ShipmentStep, ShipmentStep | None]:
+    """Run the step; returns it and the chain's next step, when it asked for one without queuing it."""
     lock = leases.StepLock(step_id)
     if not lock.acquire():  # a duplicate message while a live worker runs the step
-        return ShipmentStep.objects.select_related("shipment").get(pk=step_id)
+        return ShipmentStep.objects.select_related("shipment").get(pk=step_id), None
     try:
-        return _run_held_step(step_id)
+        return _run_held_step(step_id, queue_next)
     finally:
         lock.release()
 
 
-def _run_held_step(step_id: int) -> ShipmentStep:
+def _run_held_step(step_id: int, queue_next: bool) -> tuple[ShipmentStep, ShipmentStep | None]:
     now = timezone.now()
     with transaction.atomic():
         # The step and its shipment locked as before; who asked for it read in the same query.
         step = (ShipmentStep.objects.select_for_update(of=("self", "shipment"))
                 .select_related("shipment", "requested_by").get(pk=step_id))
         if step.status in {StepState.SUCCEEDED, StepState.FAILED}:
-            return step
+            return step, None if queue_next or step.status == StepState.FAILED else _open_in_chain(step)
         # RUNNING here means its runner died: we hold the lock it would hold if it lived.
         resumed = step.attempts > 0
         step.status, step.started_at, step.heartbeat_at = StepState.RUNNING, now, now
@@ -70,12 +96,12 @@ def _run_held_step(step_id: int) -> ShipmentStep:
     try:
         with leases.Heartbeat(step.pk), get_client(seller_account_named(step.shipment.seller_account)) as client:
             if resumed and handlers.already_done(step, client):
-                return _finish(step, {"recovered": True}, user)
+                return _finish(step, {"recovered": True}, user, queue_next)
             result = _run_handler(step, client)
             result["status"] = advance(step, result)
-            return _finish(step, result, user)
+            return _finish(step, result, user, queue_next)
     except _AlreadyDone:
-        return _finish(step, {"recovered": True}, user)
+        return _finish(step, {"recovered": True}, user, queue_next)
     except AmazonError as exc:
         return _fail(step, exc.error_code or type(exc).__name__, exc.packer_message, user)
     except ShipmentError as exc:
@@ -89,6 +115,15 @@ def _run_held_step(step_id: int) -> ShipmentStep:
         logger.exception("Step %s (%s) failed unexpectedly", step.pk, step.kind)
         return _fail(step, "INTERNAL", "Packbench hit an unexpected problem with this step. Try again; if it "
                      "keeps failing, tell your supervisor.", user)
+
+
+def _open_in_chain(step: ShipmentStep) -> ShipmentStep | None:
+    """The open step asked for after `step` in its chain: one its worker died on or before."""
+    if not step.chain:
+        return None
+    return (ShipmentStep.objects.filter(shipment_id=step.shipment_id, status__in=ShipmentStep.OPEN_STATES,
+                                        created_at__gte=step.created_at, payload__chain=step.chain)
+            .exclude(pk=step.pk).order_by("created_at", "id").first())
 
 
 class _AlreadyDone(Exception):
@@ -138,7 +173,7 @@ def _run_handler(step: ShipmentStep, client) -> dict:
         time.sleep(float(getattr(settings, "AMAZON_RETRY_MAX_WAIT_SECONDS", 8.0)))
 
 
-def _finish(step: ShipmentStep, result: dict, user) -> ShipmentStep:
+def _finish(step: ShipmentStep, result: dict, user, queue_next: bool = True) -> tuple[ShipmentStep, ShipmentStep | None]:
     step.status, step.result, step.finished_at = StepState.SUCCEEDED, result, timezone.now()
     step.error_code = step.error_message = ""
     step.save(update_fields=["status", "result", "finished_at", "error_code", "error_message", "updated_at"])
@@ -148,17 +183,16 @@ def _finish(step: ShipmentStep, result: dict, user) -> ShipmentStep:
         message += f" {result['warning']}"
     record_event(step.shipment, ShipmentEvent.Kind.STEP_SUCCEEDED, message, user=user,
                  data={"step": step.pk, "result": result})
-    continue_chain(step)
-    return step
+    return step, continue_chain(step, queue=queue_next)
 
 
-def _fail(step: ShipmentStep, code: str, message: str, user) -> ShipmentStep:
+def _fail(step: ShipmentStep, code: str, message: str, user) -> tuple[ShipmentStep, None]:
     step.status, step.finished_at = StepState.FAILED, timezone.now()
     step.error_code, step.error_message = code[:100], message
     step.save(update_fields=["status", "finished_at", "error_code", "error_message", "updated_at"])
     record_event(step.shipment, ShipmentEvent.Kind.STEP_FAILED, f"{STEP_KINDS[step.kind].label} failed: {message}",
                  user=user, data={"step": step.pk, "code": code})
-    return step
+    return step, None
 
 
 def stalled_step_ids() -> list[int]:

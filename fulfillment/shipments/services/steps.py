@@ -25,11 +25,14 @@ Kind = ShipmentStep.Kind
 RUN_STEP_TASK = "fulfillment.shipments.tasks.run_step_task"
 
 
-def request_step(shipment: Shipment, kind: str, user, payload: dict | None = None) -> ShipmentStep:
+def request_step(shipment: Shipment, kind: str, user, payload: dict | None = None, *,
+                 queue: bool = True) -> ShipmentStep:
     """Ask for an Amazon step. Idempotent: while a step of this kind is open for the shipment,
     that step is returned and nothing new is queued (a double click sends one call). Refuses
     (StepNotAllowed) when the workflow does not allow it now or another step is still running.
-    The Celery task is queued only after the transaction commits."""
+    The Celery task is queued only after the transaction commits; with `queue=False` the caller
+    runs the step itself (a worker going on with its chain), and should it die first, the step is
+    PENDING with nothing queued: the reconciler queues it after its grace period."""
     payload = dict(payload or {})
     if kind not in STEP_KINDS:
         raise StepNotAllowed(f"Unknown step {kind}.")
@@ -53,7 +56,8 @@ def request_step(shipment: Shipment, kind: str, user, payload: dict | None = Non
             return locked.steps.get(kind=kind, status__in=ShipmentStep.OPEN_STATES)
         record_event(locked, ShipmentEvent.Kind.STEP_REQUESTED, f"{STEP_KINDS[kind].label} requested.", user=user,
                      data={"step": step.pk, "payload": payload})
-        transaction.on_commit(lambda: enqueue_step(step.pk))
+        if queue:
+            transaction.on_commit(lambda: enqueue_step(step.pk))
     return step
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -461,6 +461,7 @@ def sync_account(seller_account: str, *, locations=None, user=None, statuses=SYN
     overlap = timedelta(seconds=getattr(settings, "SHIPMENT_SYNC_OVERLAP_SECONDS", 120))
     listed_unreadable = set(UnreadableShipment.objects.filter(seller_account=seller_account)
                             .values_list("shipment_id", flat=True))
+    unchanged: set[str] = set()  # listed again as we hold them: left unread by the client
     with get_client(seller_account_named(seller_account), background=True) as client:
         for status in statuses:
             cursor, _ = SyncCursor.objects.get_or_create(seller_account=seller_account, status=status)
@@ -468,14 +469,15 @@ def sync_account(seller_account: str, *, locations=None, user=None, statuses=SYN
             since = cursor.last_synced_at - overlap if cursor.last_synced_at else None
             if since is None and status in programmes.CLOSED_STATUSES:
                 since = started - FIRST_SYNC_CLOSED_LOOKBACK
-            pages = client.iter_shipment_pages(status=status, last_updated_after=since, max_results=page_size)
+            pages = client.iter_shipment_pages(status=status, last_updated_after=since, max_results=page_size,
+                                               skip=lambda listed: _not_to_read(listed, result.locations, unchanged))
             try:
                 while True:
                     asked = timezone.now()
                     page = next(pages, None)
                     if page is None:
                         break
-                    _store_page(page, result, listed_unreadable, user=user, read_at=asked)
+                    _store_page(page, result, listed_unreadable, unchanged, user=user, read_at=asked)
             except AmazonError as exc:
                 SyncCursor.objects.filter(pk=cursor.pk).update(last_attempt_at=started, last_error=exc.packer_message)
                 raise
@@ -484,8 +486,44 @@ def sync_account(seller_account: str, *, locations=None, user=None, statuses=SYN
     return result
 
 
-def _store_page(page: ShipmentsPage, result: SyncResult, listed_unreadable: set[str], *, user, read_at) -> None:
-    """Store the page's shipments of the account's locations; list the ones we cannot read."""
+def _not_to_read(listed: list[dict], locations, unchanged: set[str]) -> set[str]:
+    """Of a page's shipments as Amazon sent them, the ids of those the sync has no use for reading
+    into the model: of another location (`_store_page` would drop them), or held as listed (the
+    test of `_unchanged`, on the raw answer; added to `unchanged`). The others are read, and their
+    problems named."""
+    skip, raw = set(), {}
+    for item in listed:
+        amazon_id, location, when = item.get("id"), item.get("locationId"), item.get("lastUpdatedDateTime")
+        if not isinstance(amazon_id, str) or not isinstance(location, str):
+            continue
+        if location not in locations:
+            skip.add(amazon_id)
+        elif isinstance(when, str):
+            try:
+                raw[amazon_id] = (item.get("status"), datetime.fromisoformat(when))
+            except ValueError:
+                continue
+    if raw:
+        held = Shipment.objects.filter(amazon_id__in=list(raw), local_status_at__isnull=True,
+                                       amazon_last_updated__isnull=False)
+        held = {amazon_id for amazon_id, status, last_updated
+                in held.values_list("amazon_id", "status", "amazon_last_updated")
+                if raw[amazon_id][0] == status and raw[amazon_id][1].tzinfo is not None
+                and raw[amazon_id][1] == last_updated}
+        unchanged.update(held)
+        skip.update(held)
+    return skip
+
+
+def _store_page(page: ShipmentsPage, result: SyncResult, listed_unreadable: set[str], unchanged: set[str], *,
+                user, read_at) -> None:
+    """Store the page's shipments of the account's locations; list the ones we cannot read. Those
+    left unread as `unchanged` are only marked seen, as store_shipment_page marks its own."""
+    held = [amazon_id for amazon_id in page.skipped if amazon_id in unchanged]
+    if held:
+        Shipment.objects.filter(amazon_id__in=held).update(synced_at=timezone.now())
+        result.seen += len(set(held))
+        _off_the_board(result, listed_unreadable, held)
     ours = [data for data in page.shipments if data.location_id in result.locations]
     unreadable = [bad for bad in page.unreadable if not bad.location_id or bad.location_id in result.locations]
     storable = []
@@ -510,7 +548,11 @@ def _store_page(page: ShipmentsPage, result: SyncResult, listed_unreadable: set[
             result.status_changes += 1
             if now.get(amazon_id) == Status.CANCELLED:
                 result.cancelled.append(amazon_id)
-    readable_again = listed_unreadable.intersection(before)
+    _off_the_board(result, listed_unreadable, before)
+
+
+def _off_the_board(result: SyncResult, listed_unreadable: set[str], stored) -> None:
+    readable_again = listed_unreadable.intersection(stored)
     if readable_again:  # Amazon sends them readable now: off the board
         UnreadableShipment.objects.filter(seller_account=result.seller_account,
                                           shipment_id__in=readable_again).delete()
