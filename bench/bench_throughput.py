@@ -67,7 +67,7 @@ BIN = Path(sys.executable).parent
 # --- The packer's browser -------------------------------------------------------------------------
 
 # What htmx polls every second: an open step, or a running Pack & label chain as a whole.
-POLL = re.compile(r'hx-get="(/shipments/[^"/]+/(?:steps/\d+/\?status=[^"]*|chain/))"\s+hx-trigger="every 1s"')
+POLL = re.compile(r'hx-get="(/shipments/[^"/]+/(?:steps/\d+/|chain/)\?status=[^"]*)"\s+hx-trigger="every 1s"')
 CLAIM_ON_OPEN = re.compile(r'hx-post="(/claims/\d+/)" hx-vals=\'\{"mode": "open"\}\'')
 PRINTED = re.compile(r'"(/shipments/[^"/]+/documents/\d+/printed/)"')
 
@@ -156,6 +156,10 @@ class Browser:
                 elif "shipment-refreshed" in trigger:
                     self.get(f"/shipments/{amazon_id}/header/")
                     body = body.replace(url, "")  # that poll's element is gone
+                else:  # the answer replaces the polled element (outerHTML): the next poll is the one it names
+                    following = POLL.findall(answer.text)
+                    if following and following[0] != url:
+                        body = body.replace(url, following[0])
             if reload:
                 answer = self.get(f"/shipments/{amazon_id}/body/")
                 body, self.closed = answer.text, triggers(answer)
