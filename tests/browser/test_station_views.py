@@ -186,6 +186,20 @@ def test_a_chain_poll_that_finds_the_status_moved_on_redraws_the_pill_and_the_ch
     assert f'hx-get="{chain_poll}?status=CONFIRMED"' in moved  # the next poll knows the new status
 
 
+def test_while_pack_and_label_runs_the_scan_bar_shows_no_empty_carton(packer):
+    """The box Pack & label sends is not a carton being scanned: while the chain runs, the scan bar says
+    what is happening instead of an empty carton and "1 unit still to scan"."""
+    made = factories.shipment()
+    ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="RUNNING",
+                                payload={"chain": services.PACK_AND_LABEL, "package": {}, "station": None})
+    body = packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
+    assert 'id="scan-pack"' in body and "Pack &amp; label is sending the box to Amazon" in body
+    assert "Empty: scan items into it." not in body and "still to scan" not in body
+    ShipmentStep.objects.update(status="FAILED", finished_at=timezone.now())
+    stopped = packer.get(reverse("shipments:body", args=[made.amazon_id]), **HX).content.decode()
+    assert "Empty: scan items into it." in stopped and "1 unit still to scan" in stopped
+
+
 def test_a_finished_step_stops_polling_and_reloads_the_shipment(packer):
     made = factories.shipment()
     step = ShipmentStep.objects.create(shipment=made, kind="CONFIRM", status="FAILED",
