@@ -12,13 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from pydantic import TypeAdapter, ValidationError
 
 from fulfillment.amazon import schemas
 from fulfillment.amazon.client import ShipmentsPage, get_client
@@ -47,6 +48,9 @@ FIRST_SYNC_CLOSED_LOOKBACK = timedelta(days=3)  # first sync: only recent cancel
 # Statuses an outside event moves a shipment to (a cancellation, the carrier's scan, a delivery):
 # Amazon's word on them is never an old view, and never a disagreement with a step of ours.
 _OUTSIDE_ENDINGS = {Status.CANCELLED, Status.SHIPPED, Status.DELIVERED}
+
+# The model's `DateTime`: how a shipment's lastUpdatedDateTime is read (`_not_to_read` reads it raw).
+_AMAZON_TIME = TypeAdapter(schemas.DateTime)
 
 
 def disagreement_grace() -> timedelta:
@@ -285,7 +289,7 @@ def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str 
                               seller_account=seller_account)
             # The sync's overlap lists shipments again that have not changed since we stored them: they
             # are only marked as seen now (one UPDATE), not written again with their lines and packages.
-            unchanged = [d.id for d in page if d.id in held and _unchanged(held[d.id], d)]
+            unchanged = [d.id for d in page if d.id in held and _unchanged(held[d.id], d.status, d.last_updated_date_time)]
             if unchanged:
                 Shipment.objects.filter(amazon_id__in=unchanged).update(synced_at=timezone.now())
             for data in page:
@@ -300,12 +304,13 @@ def store_shipment_page(page: list[schemas.Shipment], *, user=None, source: str 
     return {data.id: before.get(data.id) for data in page}
 
 
-def _unchanged(held: list, data: schemas.Shipment) -> bool:
-    """Amazon lists the shipment as we stored it: same status, same last update, no step of ours
-    waiting for Amazon to agree."""
-    status, last_updated, local_status_at = held
-    return (local_status_at is None and status == data.status and last_updated is not None
-            and data.last_updated_date_time == last_updated)
+def _unchanged(held: list, status, last_updated) -> bool:
+    """Amazon lists the shipment (`status`, `last_updated`) as we stored it (`held`: status, last
+    update, local status time): same status, same last update, no step of ours waiting for Amazon
+    to agree."""
+    held_status, held_last_updated, local_status_at = held
+    return (local_status_at is None and held_status == status and held_last_updated is not None
+            and last_updated == held_last_updated)
 
 
 def _create_shipments(new: list[schemas.Shipment], *, user, source: str, seller_account: str | None) -> None:
@@ -498,20 +503,17 @@ def _not_to_read(listed: list[dict], locations, unchanged: set[str]) -> set[str]
             continue
         if location not in locations:
             skip.add(amazon_id)
-        elif isinstance(when, str):
-            try:
-                raw[amazon_id] = (item.get("status"), datetime.fromisoformat(when))
-            except ValueError:
+        elif when is not None:
+            try:  # read as the model reads it
+                raw[amazon_id] = (item.get("status"), _AMAZON_TIME.validate_python(when))
+            except ValidationError:
                 continue
     if raw:
-        held = Shipment.objects.filter(amazon_id__in=list(raw), local_status_at__isnull=True,
-                                       amazon_last_updated__isnull=False)
-        held = {amazon_id for amazon_id, status, last_updated
-                in held.values_list("amazon_id", "status", "amazon_last_updated")
-                if raw[amazon_id][0] == status and raw[amazon_id][1].tzinfo is not None
-                and raw[amazon_id][1] == last_updated}
-        unchanged.update(held)
-        skip.update(held)
+        held = Shipment.objects.filter(amazon_id__in=list(raw)).values_list(
+            "amazon_id", "status", "amazon_last_updated", "local_status_at")
+        same = {amazon_id for amazon_id, *row in held if _unchanged(row, *raw[amazon_id])}
+        unchanged.update(same)
+        skip.update(same)
     return skip
 
 

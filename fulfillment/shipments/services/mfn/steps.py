@@ -287,15 +287,12 @@ def already_done(step, client) -> bool:
         package = _package_of(step)
         if has_live_label(package):
             return True
-        sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
-        if BUYING in sent:
+        if BUYING in _marks(step):
             raise ShipmentError(label_in_doubt(package, "Packbench stopped while Amazon was selling this label, so "
                                                         "it may be bought."))
         return False
     if step.kind in PICKUP_ENDINGS:  # the order's own status says whether the buyer's step was reported
-        order = client.get_order_details(step.shipment.amazon_id, included_data=["FULFILLMENT"])
-        status = ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
-        if status != PICKUP_ENDINGS[step.kind]:
+        if _fulfillment_status(client, step.shipment) != PICKUP_ENDINGS[step.kind]:
             return False
         advance(step, {})
         return True
@@ -350,11 +347,22 @@ def _pickup(step, client, status: str) -> dict:
     return {"status": status}
 
 
+def _marks(step) -> dict:
+    """What the step's result says as last written (a handler marks a call as sent before sending it)."""
+    return ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
+
+
+def _fulfillment_status(client, shipment) -> str:
+    """Where Amazon's order stands (getOrder 2026-01-01 fulfillmentStatus, upper case; "" if unsaid)."""
+    order = client.get_order_details(shipment.amazon_id, included_data=["FULFILLMENT"])
+    return ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
+
+
 def mfn_ready_for_pickup(step, client) -> dict:
     """ReadyForPickup shows nowhere in Amazon's order, so a lost answer is settled by sending it again:
     Amazon refuses a second one (400: no unit is left to make ready). That refusal, after a send of
     ours whose answer never came and while the order is still open, means the first one went."""
-    sent = ShipmentStep.objects.filter(pk=step.pk).values_list("result", flat=True).first() or {}
+    sent = _marks(step)
     ShipmentStep.objects.filter(pk=step.pk).update(result={READY_SENT: timezone.now().isoformat()})
     try:
         return _pickup(step, client, "ReadyForPickup")
@@ -366,8 +374,7 @@ def mfn_ready_for_pickup(step, client) -> dict:
 
 def _ready_already(step, client, refusal: AmazonBadRequest) -> dict:
     shipment = step.shipment
-    order = client.get_order_details(shipment.amazon_id, included_data=["FULFILLMENT"])
-    status = ((order.get("fulfillment") or {}).get("fulfillmentStatus") or "").upper()
+    status = _fulfillment_status(client, shipment)
     if status not in OPEN_ORDER:
         raise ShipmentError(f"Amazon's order is now {status.lower().replace('_', ' ') or 'unknown'}: it cannot be "
                             "made ready for pickup. Refresh the order; if it should still be collected, tell "
