@@ -11,6 +11,7 @@ from fulfillment.sandbox.core.catalogue import LOCATIONS
 from fulfillment.shipments import services
 from fulfillment.shipments.models import Shipment
 from fulfillment.stations.models import BoxPreset, Station
+from tests.conftest import SCREENSHOTS
 
 from .helpers import make_packer, sign_in_at_station
 from .test_packing_flow import STEP_TIMEOUT, _press, _wait_status, eager_steps  # noqa: F401 (fixture)
@@ -145,6 +146,7 @@ def test_a_label_purchase_whose_answer_was_lost_is_settled_by_a_supervisor(packe
     lead.goto(f"{live_server.url}/shipments/{order.amazon_id}/")
     lead.get_by_label("A label for this package").check()
     lead.get_by_label("Its shipment id").fill(sold["ShipmentId"])
+    lead.screenshot(path=str(SCREENSHOTS / "67-mfn-label-check-supervisor-1366x768.png"))  # the form, filled in
     _press(lead, "MFN_LABEL_CHECK")
     expect(lead.locator("[data-next], h2").first).to_contain_text("Print the label", timeout=STEP_TIMEOUT)
     lead.context.close()
